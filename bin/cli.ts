@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { MemoryStore } from '../lambda/engine/detector/memory-store';
+import { loadRules } from '../lambda/engine/rules';
+import { formatSummary, progressReporter, renderAlertBlock, renderBadRecord } from '../lambda/local/output';
+import { runLocal } from '../lambda/local/run';
+import { openStateFile, saveStateFile } from '../lambda/local/state-file';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const USAGE = `Usage: npm start -- [options] [paths…]
+
+Runs the detector over log files and folders (.json, .jsonl, .ndjson, and .gz of each):
+CloudTrail S3 files and EventBridge envelopes, Azure Activity exports, GCP Audit LogEntries.
+With no paths, scans the bundled samples/.
+
+Options:
+  --format text|ndjson  how alerts are printed (default: text)
+  --matches             print one JSON line per matching record, without dedupe or suppression
+  --state FILE          keep dedupe and suppression state in FILE across runs
+  --rules DIR           the rules to run (default: rules/)
+  --help                this text`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string', default: 'text' },
+      matches: { type: 'boolean', default: false },
+      state: { type: 'string' },
+      rules: { type: 'string', default: path.join(ROOT, 'rules') },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.format !== 'text' && values.format !== 'ndjson') {
+    process.stderr.write(`error: --format must be text or ndjson, not "${values.format}"\n`);
+    return 2;
+  }
+  const format = values.format;
+  const paths = positionals.length > 0 ? positionals : [path.join(ROOT, 'samples')];
+  const rules = await loadRules(values.rules);
+  const store = values.state ? await openStateFile(values.state) : new MemoryStore();
+  const progress = progressReporter(process.stderr);
+  const machineReadable = format === 'ndjson' || values.matches;
+
+  const summary = await runLocal({
+    paths,
+    rules,
+    store,
+    mode: values.matches ? 'matches' : 'alerts',
+    onAlert: (alert) => {
+      progress.clear();
+      process.stdout.write(format === 'ndjson' ? `${JSON.stringify(alert)}\n` : renderAlertBlock(alert));
+    },
+    onMatch: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
+    onBadRecord: (bad) => {
+      progress.clear();
+      process.stderr.write(renderBadRecord(bad));
+    },
+    onFile: progress.update,
+  });
+  progress.clear();
+  if (values.state) await saveStateFile(values.state, store);
+  (machineReadable ? process.stderr : process.stdout).write(formatSummary(summary, values.matches));
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
