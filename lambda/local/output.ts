@@ -1,5 +1,5 @@
 import type { Alert } from '../engine/alerts/alert';
-import { inert, renderAlertText } from '../engine/alerts/render-text';
+import { inert, recordLocation, renderAlertText } from '../engine/alerts/render-text';
 import type { BadRecord, LocalRunSummary } from './run';
 
 const RULE = '─'.repeat(78);
@@ -10,9 +10,7 @@ export function renderAlertBlock(alert: Alert): string {
 
 /** `file:line` (or `file#position` inside a JSON document), then why the record was set aside. */
 export function renderBadRecord(bad: BadRecord): string {
-  const { file = '<input>', line, index } = bad.location;
-  const where = line !== undefined ? `${file}:${line}` : index !== undefined ? `${file}#${index}` : file;
-  return `bad record: ${inert(where)}: ${inert(bad.reason)}\n`;
+  return `bad record: ${inert(recordLocation(bad.location))}: ${inert(bad.reason)}\n`;
 }
 
 /** The closing lines of a scan: what was read, what matched, and where each match went. */

@@ -1,3 +1,4 @@
+import type { RecordLocation } from '../ecs';
 import type { Alert, RunbookPhase } from './alert';
 import { RUNBOOK_PHASES } from './alert';
 
@@ -57,10 +58,7 @@ export function renderAlertText(alert: Alert): string {
     `Normalized by: ${alert.provenance.providerEntry} (${inert(alert.provenance.rawProvider)}), ` +
       `${alert.provenance.actionEntry} (${inert(alert.provenance.rawAction)})`,
   );
-  if (alert.location?.file) {
-    const position = alert.location.line ?? alert.location.index;
-    lines.push(`Record: ${inert(alert.location.file)}${position === undefined ? '' : `:${position}`}`);
-  }
+  if (alert.location?.file) lines.push(`Record: ${inert(recordLocation(alert.location))}`);
   lines.push(`Suppression: group ${alert.dedupe.groupKey} until ${alert.dedupe.windowEnd}`);
   for (const phase of RUNBOOK_PHASES) {
     const steps = alert.runbook[phase];
@@ -75,4 +73,11 @@ export function renderAlertText(alert: Alert): string {
     }
   }
   return lines.join('\n');
+}
+
+/** `file:line` in a JSON Lines file, `file#position` inside a JSON document. */
+export function recordLocation(location: RecordLocation): string {
+  const file = location.file ?? location.transport ?? '<input>';
+  if (location.line !== undefined) return `${file}:${location.line}`;
+  return location.index !== undefined ? `${file}#${location.index}` : file;
 }

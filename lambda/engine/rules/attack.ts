@@ -21,6 +21,9 @@ export interface AttackTechnique {
   readonly reference: string;
 }
 
+/** The shape of a technique or sub-technique id: `T1098`, `T1098.003`. */
+export const TECHNIQUE_ID = /^T\d{4}(\.\d{3})?$/;
+
 /** The ATT&CK release the table was checked against. */
 export const ATTACK_VERSION = '17';
 
@@ -128,7 +131,9 @@ function buildTable(rows: readonly Row[]): ReadonlyMap<string, AttackTechnique> 
   for (const [id, name, tactics] of rows) {
     const [base, sub] = id.split('.');
     const parent = sub === undefined ? undefined : table.get(base ?? '');
-    if (sub !== undefined && parent === undefined) throw new Error(`ATT&CK table: ${id} listed before ${base}`);
+    if (sub !== undefined && parent === undefined) {
+      throw new Error(`ATT&CK table: ${id} listed before ${base}`);
+    }
     table.set(id, {
       id,
       name,

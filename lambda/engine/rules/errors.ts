@@ -13,11 +13,14 @@ export interface RuleProblem {
   readonly line?: number;
 }
 
-/** Formats a problem the way compilers do, so terminals and editors turn it into a link. */
-export function formatProblem(file: string, problem: RuleProblem): string {
+/**
+ * Formats a problem the way compilers do (`file:line: [level ]field: message`), so terminals, editors
+ * and CI annotations turn it into a link.
+ */
+export function formatProblem(file: string, problem: RuleProblem, level?: string): string {
   const where = problem.line === undefined ? file : `${file}:${problem.line}`;
   const at = problem.position === undefined ? '' : ` (position ${problem.position})`;
-  return `${where}: ${problem.field || '(document)'}${at}: ${problem.message}`;
+  return `${where}: ${level === undefined ? '' : `${level} `}${problem.field || '(document)'}${at}: ${problem.message}`;
 }
 
 /**
@@ -34,8 +37,14 @@ export class RuleValidationError extends Error {
   constructor(file: string, problems: readonly RuleProblem[], options?: ErrorOptions) {
     const [first, ...rest] = problems;
     if (first === undefined) throw new TypeError('RuleValidationError needs at least one problem');
-    const header = rest.length === 0 ? `Invalid rule file ${file}` : `Invalid rule file ${file} (${problems.length} problems)`;
-    super(`${header}:\n${problems.map((problem) => `  ${formatProblem(file, problem)}`).join('\n')}`, options);
+    const header =
+      rest.length === 0
+        ? `Invalid rule file ${file}`
+        : `Invalid rule file ${file} (${problems.length} problems)`;
+    super(
+      `${header}:\n${problems.map((problem) => `  ${formatProblem(file, problem)}`).join('\n')}`,
+      options,
+    );
     this.name = 'RuleValidationError';
     this.file = file;
     this.field = first.field;

@@ -7,6 +7,7 @@ import type { CloudProvider, SourceName } from '../ecs';
 import { SOURCE_NAMES } from '../ecs';
 import type { KqlNode } from '../kql';
 import { compileKql, KqlSyntaxError, parseKql } from '../kql';
+import { TECHNIQUE_ID } from './attack';
 import type { RuleProblem } from './errors';
 import { RuleValidationError } from './errors';
 import { hint } from './suggest';
@@ -176,18 +177,18 @@ export function parseDuration(text: string): number | undefined {
   return amount > 0 && Number.isSafeInteger(amount * unit) ? amount * unit : undefined;
 }
 
+/** An anchored regular expression for a glob given as the literal parts between its `*`s. */
+export function globRegExp(parts: readonly string[]): RegExp {
+  return new RegExp(`^${parts.map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+}
+
 /** The sources an index pattern selects: those whose index name `<source>-default` it glob-matches. */
 export function sourcesForPattern(pattern: string): SourceName[] {
-  const body = pattern
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  const regex = new RegExp(`^${body}$`);
+  const regex = globRegExp(pattern.split('*'));
   return SOURCE_NAMES.filter((source) => regex.test(`${source}-default`));
 }
 
 const RULE_ID = /^[a-z0-9][a-z0-9-]*$/;
-const TECHNIQUE_ID = /^T\d{4}(\.\d{3})?$/;
 const FIELD_PATH = /^[A-Za-z_@][A-Za-z0-9_@]*(\.[A-Za-z_@][A-Za-z0-9_@]*)*$/;
 
 type Mapping = Record<string, unknown>;
@@ -223,7 +224,8 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
-function join(path: string, key: string | number): string {
+/** The dotted field path of a key (`schedule` + `interval`) or list item (`index` + 0 → `index[0]`). */
+export function fieldPath(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
   return path === '' ? key : `${path}.${key}`;
 }
@@ -234,18 +236,13 @@ function checkKeys(problems: Problems, value: Mapping, path: string, allowed: re
     if (allowed.includes(key)) continue;
     const where = path === '' ? 'rule' : path;
     problems.add(
-      join(path, key),
+      fieldPath(path, key),
       `unknown field "${key}" in ${where}.${hint(key, allowed)} Allowed: ${allowed.join(', ')}.`,
     );
   }
 }
 
-function readString(
-  problems: Problems,
-  value: unknown,
-  path: string,
-  required: boolean,
-): string | undefined {
+function readString(problems: Problems, value: unknown, path: string, required: boolean): string | undefined {
   if (value === undefined || value === null) {
     if (required) problems.add(path, 'is required');
     return undefined;
@@ -269,7 +266,7 @@ function readStringList(problems: Problems, value: unknown, path: string, requir
   }
   const result: string[] = [];
   value.forEach((item, index) => {
-    const text = readString(problems, item, join(path, index), true);
+    const text = readString(problems, item, fieldPath(path, index), true);
     if (text !== undefined) result.push(text);
   });
   return result;
@@ -285,7 +282,10 @@ function readEnum<T extends string>(
   const text = readString(problems, value, path, true);
   if (text === undefined) return undefined;
   if ((allowed as readonly string[]).includes(text)) return text as T;
-  problems.add(path, `${what} "${text}" is not supported; use one of ${allowed.join(', ')}.${hint(text, allowed)}`);
+  problems.add(
+    path,
+    `${what} "${text}" is not supported; use one of ${allowed.join(', ')}.${hint(text, allowed)}`,
+  );
   return undefined;
 }
 
@@ -295,7 +295,9 @@ function readDuration(problems: Problems, value: unknown, path: string): number 
     return undefined;
   }
   const ms = parseDuration(value);
-  if (ms === undefined) problems.add(path, `"${value}" is not a duration: write <n>s, <n>m, <n>h or <n>d with n > 0`);
+  if (ms === undefined) {
+    problems.add(path, `"${value}" is not a duration: write <n>s, <n>m, <n>h or <n>d with n > 0`);
+  }
   return ms;
 }
 
@@ -314,13 +316,8 @@ function compileQuery(problems: Problems, query: string, path: string): Compiled
     problems.add(path, error.message, error.position, error);
     return undefined;
   }
-  try {
-    return { ast, predicate: compileKql(ast) };
-  } catch (error) {
-    if (!(error instanceof Error)) throw error;
-    problems.add(path, `cannot be compiled: ${error.message}`, undefined, error);
-    return undefined;
-  }
+  // compileKql only rejects hand-built ASTs (KqlAstError); a parsed one always compiles.
+  return { ast, predicate: compileKql(ast) };
 }
 
 /**
@@ -388,13 +385,15 @@ function validateCommand(problems: Problems, value: unknown, path: string): Runb
     return undefined;
   }
   checkKeys(problems, value, path, ['cloud', 'when', 'command']);
-  const cloud = readEnum(problems, value.cloud, join(path, 'cloud'), CLOUDS, 'cloud');
-  const command = readString(problems, value.command, join(path, 'command'), true);
-  const whenQuery = readString(problems, value.when, join(path, 'when'), false);
+  const cloud = readEnum(problems, value.cloud, fieldPath(path, 'cloud'), CLOUDS, 'cloud');
+  const command = readString(problems, value.command, fieldPath(path, 'command'), true);
+  const whenQuery = readString(problems, value.when, fieldPath(path, 'when'), false);
   let placeholders: string[] = [];
   if (command !== undefined) {
-    const commandPath = join(path, 'command');
-    if (/[\r\n]/.test(command)) problems.add(commandPath, 'must be a single line (analysts paste it as one command)');
+    const commandPath = fieldPath(path, 'command');
+    if (/[\r\n]/.test(command)) {
+      problems.add(commandPath, 'must be a single line (analysts paste it as one command)');
+    }
     const scan = scanPlaceholders(command);
     for (const error of scan.errors) problems.add(commandPath, error);
     for (const placeholder of scan.placeholders) {
@@ -408,7 +407,8 @@ function validateCommand(problems: Problems, value: unknown, path: string): Runb
     }
     placeholders = scan.placeholders.map((placeholder) => placeholder.path);
   }
-  const compiled = whenQuery === undefined ? undefined : compileQuery(problems, whenQuery, join(path, 'when'));
+  const compiled =
+    whenQuery === undefined ? undefined : compileQuery(problems, whenQuery, fieldPath(path, 'when'));
   if (cloud === undefined || command === undefined || (whenQuery !== undefined && compiled === undefined)) {
     return undefined;
   }
@@ -446,38 +446,50 @@ function validateRunbook(problems: Problems, value: unknown): Runbook {
   const seenIds = new Map<string, string>();
   for (const phase of RUNBOOK_PHASES) {
     const steps = value[phase];
-    const phasePath = join('runbook', phase);
+    const phasePath = fieldPath('runbook', phase);
     if (steps === undefined || steps === null) continue;
     if (!Array.isArray(steps)) {
       problems.add(phasePath, `must be a list of steps, not ${describe(steps)}`);
       continue;
     }
     steps.forEach((step, index) => {
-      const stepPath = join(phasePath, index);
+      const stepPath = fieldPath(phasePath, index);
       if (!isMapping(step)) {
         problems.add(stepPath, `must be a mapping with id and text, not ${describe(step)}`);
         return;
       }
       checkKeys(problems, step, stepPath, ['id', 'text', 'details', 'commands']);
-      const id = readString(problems, step.id, join(stepPath, 'id'), true);
+      const id = readString(problems, step.id, fieldPath(stepPath, 'id'), true);
       if (id !== undefined) {
-        if (!RULE_ID.test(id)) problems.add(join(stepPath, 'id'), `"${id}" must be lower-case kebab-case`);
+        if (!RULE_ID.test(id)) {
+          problems.add(fieldPath(stepPath, 'id'), `"${id}" must be lower-case kebab-case`);
+        }
         const earlier = seenIds.get(id);
-        if (earlier !== undefined) problems.add(join(stepPath, 'id'), `duplicate step id "${id}" (also ${earlier})`);
-        else seenIds.set(id, stepPath);
+        if (earlier !== undefined) {
+          problems.add(fieldPath(stepPath, 'id'), `duplicate step id "${id}" (also ${earlier})`);
+        } else {
+          seenIds.set(id, stepPath);
+        }
       }
-      const text = readString(problems, step.text, join(stepPath, 'text'), true);
-      const details = readString(problems, step.details, join(stepPath, 'details'), false);
+      const text = readString(problems, step.text, fieldPath(stepPath, 'text'), true);
+      const details = readString(problems, step.details, fieldPath(stepPath, 'details'), false);
       const commands: RunbookCommand[] = [];
       const rawCommands = step.commands;
       if (rawCommands !== undefined && rawCommands !== null) {
         if (Array.isArray(rawCommands)) {
           rawCommands.forEach((command, commandIndex) => {
-            const compiled = validateCommand(problems, command, join(join(stepPath, 'commands'), commandIndex));
+            const compiled = validateCommand(
+              problems,
+              command,
+              fieldPath(fieldPath(stepPath, 'commands'), commandIndex),
+            );
             if (compiled) commands.push(compiled);
           });
         } else {
-          problems.add(join(stepPath, 'commands'), `must be a list of commands, not ${describe(rawCommands)}`);
+          problems.add(
+            fieldPath(stepPath, 'commands'),
+            `must be a list of commands, not ${describe(rawCommands)}`,
+          );
         }
       }
       if (id !== undefined && text !== undefined) {
@@ -496,19 +508,19 @@ function validateThreat(problems: Problems, value: unknown): ThreatTechnique[] {
   }
   const result: ThreatTechnique[] = [];
   value.forEach((entry, index) => {
-    const path = join('threat', index);
+    const path = fieldPath('threat', index);
     if (!isMapping(entry)) {
       problems.add(path, `must be a mapping with id, name and tactics, not ${describe(entry)}`);
       return;
     }
     checkKeys(problems, entry, path, ['id', 'name', 'tactics', 'note']);
-    const id = readString(problems, entry.id, join(path, 'id'), true);
+    const id = readString(problems, entry.id, fieldPath(path, 'id'), true);
     if (id !== undefined && !TECHNIQUE_ID.test(id)) {
-      problems.add(join(path, 'id'), `"${id}" is not an ATT&CK technique id (T1234 or T1234.001)`);
+      problems.add(fieldPath(path, 'id'), `"${id}" is not an ATT&CK technique id (T1234 or T1234.001)`);
     }
-    const name = readString(problems, entry.name, join(path, 'name'), true);
-    const tactics = readStringList(problems, entry.tactics, join(path, 'tactics'), true);
-    const note = readString(problems, entry.note, join(path, 'note'), false);
+    const name = readString(problems, entry.name, fieldPath(path, 'name'), true);
+    const tactics = readStringList(problems, entry.tactics, fieldPath(path, 'tactics'), true);
+    const note = readString(problems, entry.note, fieldPath(path, 'note'), false);
     if (id === undefined || name === undefined || tactics.length === 0) return;
     result.push({
       id,
@@ -531,33 +543,40 @@ function validateExceptions(problems: Problems, value: unknown): RuleException[]
   const result: RuleException[] = [];
   const seen = new Set<string>();
   value.forEach((entry, index) => {
-    const path = join('exceptions', index);
+    const path = fieldPath('exceptions', index);
     if (!isMapping(entry)) {
-      problems.add(path, `must be a mapping with id, query, owner, reason and expires, not ${describe(entry)}`);
+      problems.add(
+        path,
+        `must be a mapping with id, query, owner, reason and expires, not ${describe(entry)}`,
+      );
       return;
     }
     checkKeys(problems, entry, path, ['id', 'query', 'owner', 'reason', 'expires']);
-    const id = readString(problems, entry.id, join(path, 'id'), true);
+    const id = readString(problems, entry.id, fieldPath(path, 'id'), true);
     if (id !== undefined) {
-      if (seen.has(id)) problems.add(join(path, 'id'), `duplicate exception id "${id}"`);
+      if (seen.has(id)) problems.add(fieldPath(path, 'id'), `duplicate exception id "${id}"`);
       seen.add(id);
     }
-    const query = readString(problems, entry.query, join(path, 'query'), true);
-    const owner = readString(problems, entry.owner, join(path, 'owner'), true);
-    const reason = readString(problems, entry.reason, join(path, 'reason'), true);
+    const query = readString(problems, entry.query, fieldPath(path, 'query'), true);
+    const owner = readString(problems, entry.owner, fieldPath(path, 'owner'), true);
+    const reason = readString(problems, entry.reason, fieldPath(path, 'reason'), true);
     let expires: Date | undefined;
     if (entry.expires === undefined || entry.expires === null) {
-      problems.add(join(path, 'expires'), 'is required: every exception must expire so it gets reviewed');
+      problems.add(
+        fieldPath(path, 'expires'),
+        'is required: every exception must expire so it gets reviewed',
+      );
     } else {
       expires = parseExpiry(entry.expires);
       if (expires === undefined) {
         problems.add(
-          join(path, 'expires'),
+          fieldPath(path, 'expires'),
           `${describe(entry.expires)} is not a date: write YYYY-MM-DD or an ISO 8601 timestamp with a zone`,
         );
       }
     }
-    const compiled = query === undefined ? undefined : compileQuery(problems, query, join(path, 'query'));
+    const compiled =
+      query === undefined ? undefined : compileQuery(problems, query, fieldPath(path, 'query'));
     if (id && query && owner && reason && expires && compiled) {
       result.push({ id, query, ast: compiled.ast, predicate: compiled.predicate, owner, reason, expires });
     }
@@ -573,15 +592,15 @@ function validateDeviations(problems: Problems, value: unknown): SeedDeviation[]
   }
   const result: SeedDeviation[] = [];
   value.forEach((entry, index) => {
-    const path = join('seed_deviations', index);
+    const path = fieldPath('seed_deviations', index);
     if (!isMapping(entry)) {
       problems.add(path, `must be a mapping with field, change and reason, not ${describe(entry)}`);
       return;
     }
     checkKeys(problems, entry, path, ['field', 'change', 'reason']);
-    const field = readString(problems, entry.field, join(path, 'field'), true);
-    const change = readString(problems, entry.change, join(path, 'change'), true);
-    const reason = readString(problems, entry.reason, join(path, 'reason'), true);
+    const field = readString(problems, entry.field, fieldPath(path, 'field'), true);
+    const change = readString(problems, entry.change, fieldPath(path, 'change'), true);
+    const reason = readString(problems, entry.reason, fieldPath(path, 'reason'), true);
     if (field && change && reason) result.push({ field, change, reason });
   });
   return result;
@@ -598,8 +617,11 @@ function validateSchedule(problems: Problems, value: unknown): RuleSchedule | un
   }
   checkKeys(problems, value, 'schedule', ['interval', 'enabled']);
   let intervalMs: number | undefined;
-  if (value.interval === undefined || value.interval === null) problems.add('schedule.interval', 'is required');
-  else intervalMs = readDuration(problems, value.interval, 'schedule.interval');
+  if (value.interval === undefined || value.interval === null) {
+    problems.add('schedule.interval', 'is required');
+  } else {
+    intervalMs = readDuration(problems, value.interval, 'schedule.interval');
+  }
   let enabled = true;
   if (value.enabled !== undefined && value.enabled !== null) {
     if (typeof value.enabled === 'boolean') enabled = value.enabled;
@@ -627,7 +649,9 @@ function validateSuppression(problems: Problems, value: unknown): RuleSuppressio
       problems.add('suppression.group_by', 'must name at least one field');
     }
     groupBy.forEach((field, index) => {
-      if (!FIELD_PATH.test(field)) problems.add(join('suppression.group_by', index), `"${field}" is not a field path`);
+      if (!FIELD_PATH.test(field)) {
+        problems.add(fieldPath('suppression.group_by', index), `"${field}" is not a field path`);
+      }
     });
   }
   let window = defaults.window;
@@ -644,14 +668,16 @@ function validateSuppression(problems: Problems, value: unknown): RuleSuppressio
 
 function validateIndex(problems: Problems, value: unknown): { index: string[]; sources: SourceName[] } {
   const index = readStringList(problems, value, 'index', true);
-  if (Array.isArray(value) && value.length === 0) problems.add('index', 'must list at least one index pattern');
+  if (Array.isArray(value) && value.length === 0) {
+    problems.add('index', 'must list at least one index pattern');
+  }
   const sources = new Set<SourceName>();
   index.forEach((pattern, position) => {
     const selected = sourcesForPattern(pattern);
     if (selected.length === 0) {
       const known = SOURCE_NAMES.map((source) => `${source}-*`);
       problems.add(
-        join('index', Array.isArray(value) ? position : 0),
+        fieldPath('index', Array.isArray(value) ? position : 0),
         `"${pattern}" selects no known source (known: ${known.join(', ')}).${hint(pattern, known)}`,
       );
     }
@@ -673,14 +699,20 @@ export function idFromFile(file: string): string {
 export function compileRule(definition: unknown, file: string, locate: Locator = () => undefined): Rule {
   const problems = new Problems(locate);
   if (!isMapping(definition)) {
-    problems.add('', `a rule must be a mapping (or the seed's list of single-key mappings), not ${describe(definition)}`);
+    problems.add(
+      '',
+      `a rule must be a mapping (or the seed's list of single-key mappings), not ${describe(definition)}`,
+    );
     throw new RuleValidationError(file, problems.list);
   }
   checkKeys(problems, definition, '', RULE_FIELDS);
 
-  let id = readString(problems, definition.id, 'id', false);
-  if (id === undefined && definition.id === undefined) id = idFromFile(file);
-  if (id !== undefined && !RULE_ID.test(id)) problems.add('id', `"${id}" must be lower-case kebab-case ([a-z0-9-])`);
+  const rawId = definition.id;
+  const id =
+    rawId === undefined || rawId === null ? idFromFile(file) : readString(problems, rawId, 'id', true);
+  if (id !== undefined && !RULE_ID.test(id)) {
+    problems.add('id', `"${id}" must be lower-case kebab-case ([a-z0-9-])`);
+  }
 
   const name = readString(problems, definition.name, 'name', true);
   const description = readString(problems, definition.description, 'description', true);
@@ -688,12 +720,17 @@ export function compileRule(definition: unknown, file: string, locate: Locator =
   const license = readString(problems, definition.license, 'license', false);
   let version: number | undefined;
   if (definition.version !== undefined && definition.version !== null) {
-    if (Number.isInteger(definition.version) && (definition.version as number) > 0) version = definition.version as number;
-    else problems.add('version', `must be a positive integer, not ${describe(definition.version)}`);
+    if (Number.isInteger(definition.version) && (definition.version as number) > 0) {
+      version = definition.version as number;
+    } else {
+      problems.add('version', `must be a positive integer, not ${describe(definition.version)}`);
+    }
   }
   const references = readStringList(problems, definition.references, 'references', false);
   references.forEach((reference, index) => {
-    if (!/^https?:\/\/\S+$/.test(reference)) problems.add(join('references', index), `"${reference}" is not a URL`);
+    if (!/^https?:\/\/\S+$/.test(reference)) {
+      problems.add(fieldPath('references', index), `"${reference}" is not a URL`);
+    }
   });
   const tags = readStringList(problems, definition.tags, 'tags', false);
   const severity = readEnum(problems, definition.severity, 'severity', SEVERITIES, 'severity');
@@ -703,7 +740,9 @@ export function compileRule(definition: unknown, file: string, locate: Locator =
   if (rawRisk === undefined || rawRisk === null) problems.add('risk_score', 'is required');
   else if (typeof rawRisk !== 'number' || !Number.isInteger(rawRisk) || rawRisk < 0 || rawRisk > 100) {
     problems.add('risk_score', `must be an integer from 0 to 100, not ${describe(rawRisk)}`);
-  } else riskScore = rawRisk;
+  } else {
+    riskScore = rawRisk;
+  }
 
   const type = readEnum(problems, definition.type, 'type', RULE_TYPES, 'rule type');
   const language = readEnum(problems, definition.language, 'language', RULE_LANGUAGES, 'query language');

@@ -1,0 +1,41 @@
+/**
+ * The normalizers: decode transport wrappers, turn vendor records into the ECS profile of DESIGN.md,
+ * and expose the catalog to the rule lint and the pre-filter compilers.
+ */
+export { normalizeAzureActivity } from './azure-activity';
+export {
+  AWS_INSIGHTS,
+  type AwsServiceEntry,
+  type AzureNamespaceEntry,
+  awsService,
+  azureNamespace,
+  catalogEntryIds,
+  FALLBACK_ENTRY,
+  type FieldDomain,
+  GCP_IAM_POLICY_WRITE,
+  type GcpServiceEntry,
+  gcpService,
+  isSetIamPolicyMethod,
+  PASSTHROUGH_ENTRY,
+  producibleActions,
+  producibleValues,
+} from './catalog';
+export { normalizeCloudTrail } from './cloudtrail';
+export { TIMESTAMP_PARSE_FAILURE_TAG, UNPARSED_TIMESTAMP } from './common';
+export {
+  type DecodedRecord,
+  type DecodeFailure,
+  detectSource,
+  normalize,
+  recordsFromDocument,
+} from './decode';
+export { CatalogError, NormalizationError } from './errors';
+export { normalizeGcpAudit } from './gcp-audit';
+export {
+  RAW_FIELDS,
+  type RawMatch,
+  type RawMatchOp,
+  rawMatchesFor,
+  rawMatchHolds,
+  rawValuesFor,
+} from './raw-fields';

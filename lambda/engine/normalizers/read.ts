@@ -1,0 +1,275 @@
+/**
+ * Defensive readers shared by the normalizers. Records come from files, queues and third parties, so
+ * every read checks the shape and only ever looks at own properties: a record carrying `__proto__`
+ * or `constructor` keys can neither pollute prototypes nor make us read inherited members.
+ */
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { JsonObject, JsonValue } from '../ecs';
+
+/** A plain-ish object read from JSON: anything that is an object and not an array. */
+export type RawObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is RawObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An own property, never an inherited one. */
+export function own(value: unknown, key: string): unknown {
+  return isObject(value) && Object.hasOwn(value, key) ? value[key] : undefined;
+}
+
+/** Follows own properties along `path`; undefined as soon as a step is missing or not an object. */
+export function at(value: unknown, path: readonly string[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (!isObject(current) || !Object.hasOwn(current, key)) return undefined;
+    current = current[key];
+  }
+  return current;
+}
+
+/** A non-empty string, or undefined. Numbers are not coerced: a wrong shape is treated as absent. */
+export function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** A non-empty string or a finite number rendered as a string (ids and codes arrive as either). */
+export function strOrNumber(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return str(value);
+}
+
+/** The first non-empty string found along the given paths. */
+export function firstString(value: unknown, paths: readonly (readonly string[])[]): string | undefined {
+  for (const path of paths) {
+    const found = str(at(value, path));
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * An own property looked up without regard to case. Azure writes the same key as `requestbody`,
+ * `requestBody`, `Properties` or `properties` depending on the export path.
+ */
+export function ownIgnoreCase(value: unknown, key: string): unknown {
+  if (!isObject(value)) return undefined;
+  if (Object.hasOwn(value, key)) return value[key];
+  const lower = key.toLowerCase();
+  for (const candidate of Object.keys(value)) {
+    if (candidate.toLowerCase() === lower) return value[candidate];
+  }
+  return undefined;
+}
+
+/**
+ * Keeps a raw value for the `aws.cloudtrail.*`-style namespaces. Values are kept by reference (no
+ * clone): they came from JSON, and the normalized document is read-only downstream.
+ */
+export function json(value: unknown): JsonValue | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : undefined;
+    case 'object':
+      return value as JsonValue;
+    default:
+      return undefined;
+  }
+}
+
+/** A string that is an IPv4 or IPv6 address (CloudTrail puts service names in `sourceIPAddress`). */
+export function ipOf(value: string | undefined): string | undefined {
+  return value !== undefined && isIP(value) !== 0 ? value : undefined;
+}
+
+/** Non-empty strings, first occurrence kept, order preserved. */
+export function unique(values: readonly (string | undefined)[]): string[] {
+  const seen = new Set<string>();
+  for (const value of values) {
+    if (value !== undefined && value.length > 0) seen.add(value);
+  }
+  return [...seen];
+}
+
+/** Parses a JSON document kept as a string inside a record (Azure `requestbody`); undefined if it is not JSON. */
+export function parseEmbeddedJson(value: unknown): unknown {
+  if (isObject(value)) return value;
+  if (typeof value !== 'string' || value.length === 0) return undefined;
+  const first = value.trimStart()[0];
+  if (first !== '{' && first !== '[') return undefined;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sets a value at a dotted ECS path, creating plain objects on the way. Only ever called with paths
+ * from this module's own tables, never with keys taken from a record.
+ */
+export function setPath(target: JsonObject, path: readonly string[], value: JsonValue | undefined): void {
+  if (value === undefined) return;
+  let current = target;
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i] as string;
+    const next = current[key];
+    if (isObject(next)) {
+      current = next as JsonObject;
+    } else {
+      const created: JsonObject = {};
+      current[key] = created;
+      current = created;
+    }
+  }
+  current[path[path.length - 1] as string] = value;
+}
+
+/**
+ * A stable event id for records that carry none (old CloudTrail examples, Azure Event Hub records,
+ * some GCP exports). The dedupe key must come from the event, so it is a hash of the record's content
+ * with keys sorted: the same event read from S3, EventBridge or a replay gets the same id, and two
+ * events that differ in any field (Azure Start and Success phases share a correlationId) do not.
+ */
+export function derivedEventId(record: unknown): string {
+  const hash = createHash('sha256');
+  writeCanonical(hash, record);
+  return `derived-${hash.digest('hex').slice(0, 32)}`;
+}
+
+function writeCanonical(hash: ReturnType<typeof createHash>, value: unknown): void {
+  if (Array.isArray(value)) {
+    hash.update('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) hash.update(',');
+      writeCanonical(hash, value[i]);
+    }
+    hash.update(']');
+    return;
+  }
+  if (isObject(value)) {
+    hash.update('{');
+    let first = true;
+    for (const key of Object.keys(value).sort()) {
+      const item = value[key];
+      if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+      if (!first) hash.update(',');
+      first = false;
+      hash.update(JSON.stringify(key));
+      hash.update(':');
+      writeCanonical(hash, item);
+    }
+    hash.update('}');
+    return;
+  }
+  hash.update(typeof value === 'bigint' ? value.toString() : (JSON.stringify(value) ?? 'null'));
+}
+
+// Timestamps ---------------------------------------------------------------------------------------
+
+// `2022-09-27T17:09:18Z`, `2022-09-27 17:09:18`, `2023-01-03 01:52:07.000000000`, `...+02:00`, `... UTC`.
+const ISO_LIKE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/;
+// `Aug 12, 2020 12:16:24 PM` (the AWS Java SDK's date rendering, always UTC).
+const JAVA_LIKE = /^([A-Z][a-z]{2}) (\d{1,2}), (\d{4}),? (\d{1,2}):(\d{2}):(\d{2}) ?([AaPp][Mm])$/;
+const EPOCH_DIGITS = /^\d{9,16}(?:\.\d+)?$/;
+const MONTHS = new Map(
+  ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'].map((m, i) => [
+    m,
+    i + 1,
+  ]),
+);
+
+/**
+ * Parses the time formats the three vendors and their re-exporters use into ISO 8601 UTC with
+ * millisecond precision; undefined when the value is not a real instant (e.g. the
+ * `0000-00-00T00:00:00Z` placeholders of redacted fixtures). Times without a zone are UTC, as every
+ * vendor writes UTC. `Date.parse` is avoided: it reads non-ISO strings in the host's local zone.
+ */
+export function parseTimestamp(value: unknown): string | undefined {
+  if (typeof value === 'number') return fromEpochNumber(value);
+  if (isObject(value)) return fromProtoTimestamp(value);
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (EPOCH_DIGITS.test(text)) return fromEpochNumber(Number(text));
+  const iso = ISO_LIKE.exec(text);
+  if (iso !== null) {
+    const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone = ''] = iso;
+    return build(
+      +(y as string),
+      +(mo as string),
+      +(d as string),
+      +h,
+      +mi,
+      +s,
+      fracToMillis(frac),
+      zoneMinutes(zone),
+    );
+  }
+  const java = JAVA_LIKE.exec(text);
+  if (java !== null) {
+    const [, mon, d, y, h, mi, s, ampm] = java as unknown as string[];
+    const month = MONTHS.get((mon as string).toLowerCase());
+    let hour = +(h as string);
+    if (month === undefined || hour < 1 || hour > 12) return undefined;
+    const pm = (ampm as string).toLowerCase() === 'pm';
+    if (hour === 12) hour = pm ? 12 : 0;
+    else if (pm) hour += 12;
+    return build(+(y as string), month, +(d as string), hour, +(mi as string), +(s as string), 0, 0);
+  }
+  return undefined;
+}
+
+function fracToMillis(frac: string): number {
+  return frac.length === 0 ? 0 : Math.floor(Number(`0.${frac}`) * 1000);
+}
+
+function zoneMinutes(zone: string): number {
+  if (zone === '' || zone === 'Z' || zone === 'z' || zone === 'UTC' || zone === 'GMT') return 0;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const hours = Number(digits.slice(0, 2));
+  const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+  return sign * (hours * 60 + minutes);
+}
+
+function build(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  millis: number,
+  offsetMinutes: number,
+): string | undefined {
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  if (date.getUTCDate() !== day) return undefined; // 2023-02-30
+  date.setUTCHours(hour, minute, second, millis);
+  date.setTime(date.getTime() - offsetMinutes * 60_000);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+function fromEpochNumber(value: number): string | undefined {
+  if (!Number.isFinite(value) || value <= 0) return undefined;
+  // Seconds until year 5138, then milliseconds, then microseconds.
+  const millis = value < 1e11 ? value * 1000 : value < 1e14 ? value : value / 1000;
+  const date = new Date(Math.floor(millis));
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+function fromProtoTimestamp(value: RawObject): string | undefined {
+  const seconds = own(value, 'seconds');
+  const nanos = own(value, 'nanos');
+  const s = typeof seconds === 'string' ? Number(seconds) : seconds;
+  if (typeof s !== 'number' || !Number.isFinite(s)) return undefined;
+  const n = typeof nanos === 'number' && Number.isFinite(nanos) ? nanos : 0;
+  const date = new Date(Math.floor(s * 1000 + n / 1e6));
+  return s > 0 && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
+}

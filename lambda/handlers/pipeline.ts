@@ -1,0 +1,466 @@
+/**
+ * What the detect and redrive Lambdas do, with every client injected: the handler files only read the
+ * environment, build the clients and call these. Tests call them with dynalite and stub publishers.
+ */
+import { gunzipSync } from 'node:zlib';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type {
+  EventBridgeEvent,
+  KinesisStreamBatchResponse,
+  KinesisStreamEvent,
+  KinesisStreamRecord,
+} from 'aws-lambda';
+import type { DeadLetterLocation, DeadLetterSink } from '../adapters/dead-letter';
+import type { DynamoDbDetectionStore } from '../adapters/dynamodb-store';
+import { AlertTooLargeError } from '../adapters/dynamodb-store';
+import type { DynamoDbOutbox } from '../adapters/outbox';
+import type { Alert } from '../engine/alerts/alert';
+import type { DetectorRule, Match } from '../engine/detector/detector';
+import { Detector } from '../engine/detector/detector';
+import type { DetectionStore } from '../engine/detector/store';
+import type { NormalizedEvent, RecordLocation } from '../engine/ecs';
+import { normalize, recordsFromDocument } from '../engine/normalizers';
+
+export type PipelineLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+export type PipelineMetrics = Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
+
+/** An EventBridge "AWS API Call via CloudTrail" event; `detail` is the CloudTrail record. */
+export type CloudTrailBridgeEvent = EventBridgeEvent<string, unknown>;
+export type DetectEvent = KinesisStreamEvent | CloudTrailBridgeEvent;
+
+export interface DetectDependencies {
+  /** The rules, loaded once per container (see `cachedRules`); a failure fails the invocation. */
+  readonly loadRules: () => Promise<readonly DetectorRule[]>;
+  readonly store: DetectionStore;
+  readonly outbox: Pick<DynamoDbOutbox, 'deliver'>;
+  readonly deadLetters: DeadLetterSink;
+  readonly logger: PipelineLogger;
+  readonly metrics: PipelineMetrics;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/** The largest payload a gzipped Kinesis record may inflate to; more is a bomb, not a log record. */
+export const MAX_INFLATED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Thrown from an EventBridge invocation when the event hit a retryable error (DynamoDB unavailable or
+ * throttling, a dead-letter write that failed): Lambda's async retries, then its failure destination,
+ * take over.
+ */
+export class RetryableDetectError extends Error {
+  override readonly name = 'RetryableDetectError';
+  readonly eventId: string;
+
+  constructor(eventId: string, options?: { cause?: unknown }) {
+    super(`event ${eventId} hit a retryable error; failing the invocation so it is retried`, options);
+    this.eventId = eventId;
+  }
+}
+
+/**
+ * Loads rules on first use and keeps the promise for the container's life; a failed load is not
+ * cached, so the next invocation tries again (and fails loudly again if the bundle is broken).
+ */
+export function cachedRules(
+  load: () => Promise<readonly DetectorRule[]>,
+): () => Promise<readonly DetectorRule[]> {
+  let loading: Promise<readonly DetectorRule[]> | undefined;
+  return () => {
+    loading ??= load().catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  };
+}
+
+/**
+ * The detect Lambda: Kinesis batches answer with the sequence numbers to retry (partial batch
+ * response), EventBridge events throw to be retried. Bad input is dead-lettered, never retried.
+ */
+export async function detect(
+  event: DetectEvent,
+  deps: DetectDependencies,
+): Promise<KinesisStreamBatchResponse | undefined> {
+  const rules = await deps.loadRules().catch((error: unknown) => {
+    deps.logger.error('rules failed to load', { error: describeError(error) });
+    throw error;
+  });
+  const run = new Invocation(rules, deps);
+  try {
+    if (isKinesisEvent(event)) {
+      const failed: string[] = [];
+      for (const record of event.Records) {
+        if ((await run.kinesisRecord(record)) === 'retry') failed.push(record.kinesis.sequenceNumber);
+      }
+      return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+    }
+    if ((await run.bridgeEvent(event)) === 'retry') throw new RetryableDetectError(String(event.id));
+    return undefined;
+  } finally {
+    run.report();
+  }
+}
+
+type Verdict = 'done' | 'retry';
+
+/** Where one transport record came from, for alerts, logs and the dead-letter object. */
+interface Origin {
+  readonly source: 'kinesis' | 'eventbridge';
+  readonly location: DeadLetterLocation;
+  readonly raw: Uint8Array;
+  /** `kinesis:<stream>/<shard>/<sequence>` or `eventbridge:<id>`, for the alert's location. */
+  readonly transport: string;
+}
+
+/** The detector's store errors, marked so they are retried rather than dead-lettered. */
+class StoreFailure extends Error {
+  override readonly name = 'StoreFailure';
+}
+
+/** One invocation: its detector (and so its counts) and what it did with each record. */
+class Invocation {
+  private readonly detector: Detector;
+  private readonly counts = {
+    records: 0,
+    badRecords: 0,
+    retried: 0,
+    published: 0,
+    deferred: 0,
+  };
+
+  constructor(
+    rules: readonly DetectorRule[],
+    private readonly deps: DetectDependencies,
+  ) {
+    const store: DetectionStore = {
+      recordMatch: (input) =>
+        deps.store.recordMatch(input).catch((error: unknown) => {
+          throw new StoreFailure(describeError(error).message, { cause: error });
+        }),
+    };
+    this.detector = new Detector(rules, store, deps.now ? { now: deps.now } : {});
+  }
+
+  async kinesisRecord(record: KinesisStreamRecord): Promise<Verdict> {
+    this.counts.records += 1;
+    const { sequenceNumber, data } = record.kinesis;
+    const shardId = record.eventID.split(':')[0] ?? '';
+    const streamName = record.eventSourceARN.slice(record.eventSourceARN.lastIndexOf('/') + 1);
+    const raw = decodeBase64(data);
+    const origin: Origin = {
+      source: 'kinesis',
+      location: { streamArn: record.eventSourceARN, shardId, sequenceNumber },
+      raw: raw ?? Buffer.from(data, 'utf8'),
+      transport: `kinesis:${streamName}/${shardId}/${sequenceNumber}`,
+    };
+    if (raw === undefined) return this.bad(origin, 'Kinesis data is not valid base64');
+    let documents: ParsedDocument[];
+    try {
+      documents = parsePayload(raw);
+    } catch (error) {
+      return this.bad(origin, describeError(error).message);
+    }
+    return this.documents(documents, origin);
+  }
+
+  async bridgeEvent(event: CloudTrailBridgeEvent): Promise<Verdict> {
+    this.counts.records += 1;
+    const origin: Origin = {
+      source: 'eventbridge',
+      location: { eventId: String(event.id) },
+      raw: Buffer.from(JSON.stringify(event), 'utf8'),
+      transport: `eventbridge:${String(event.id)}`,
+    };
+    // The envelope itself goes in: `recordsFromDocument` takes the record from `detail` and fills
+    // gaps from the envelope.
+    return this.documents([{ value: event }], origin);
+  }
+
+  /** Every record of every document; stops at the first retryable error (a redelivery redoes it all). */
+  private async documents(documents: readonly ParsedDocument[], origin: Origin): Promise<Verdict> {
+    let position = 0;
+    for (const document of documents) {
+      if ('error' in document) {
+        position += 1;
+        if ((await this.bad(origin, document.error, position, document.line)) === 'retry') return 'retry';
+        continue;
+      }
+      for (const item of recordsFromDocument(document.value)) {
+        position += 1;
+        const verdict =
+          'error' in item
+            ? await this.bad(origin, item.error, position, document.line)
+            : await this.record(item.source, item.record, origin, position, document.line);
+        if (verdict === 'retry') return 'retry';
+      }
+    }
+    return 'done';
+  }
+
+  private async record(
+    source: Parameters<typeof normalize>[0],
+    record: unknown,
+    origin: Origin,
+    index: number,
+    line: number | undefined,
+  ): Promise<Verdict> {
+    const location: RecordLocation = { transport: origin.transport, index, ...(line ? { line } : {}) };
+    let normalized: NormalizedEvent;
+    let matches: Match[];
+    try {
+      normalized = normalize(source, record);
+      matches = this.detector.evaluate(normalized, location);
+    } catch (error) {
+      return this.bad(origin, describeError(error).message, index, line);
+    }
+    this.detector.stats.events += 1;
+    for (const match of matches) {
+      let decision: Awaited<ReturnType<Detector['decide']>>;
+      try {
+        decision = await this.detector.decide(match);
+      } catch (error) {
+        if (error instanceof StoreFailure && isRetryable(error.cause)) {
+          this.counts.retried += 1;
+          this.deps.logger.error('record will be retried', {
+            location: origin.location,
+            ruleId: match.rule.id,
+            error: describeError(error.cause),
+          });
+          return 'retry';
+        }
+        const cause = error instanceof StoreFailure ? error.cause : error;
+        return this.bad(origin, `evaluation failed: ${describeError(cause).message}`, index, line);
+      }
+      if (decision.kind === 'alert') await this.deliver(decision.alert);
+    }
+    return 'done';
+  }
+
+  /**
+   * Publishes at once. Whatever happens here, the alert is already safe in the outbox, so a failure
+   * is logged and left to the redrive, and never fails the record.
+   */
+  private async deliver(alert: Alert): Promise<void> {
+    const facts = { alertId: alert.id, ruleId: alert.rule.id, eventId: alert.event.id };
+    this.deps.logger.info('alert', facts);
+    try {
+      const now = this.deps.now?.().getTime() ?? Date.now();
+      const result = await this.deps.outbox.deliver(alert, now);
+      if (result.status === 'sent') this.counts.published += 1;
+      if (result.status === 'failed') {
+        this.counts.deferred += 1;
+        this.deps.logger.warn('publish failed; the redrive will retry it', {
+          ...facts,
+          error: describeError(result.error),
+        });
+      }
+    } catch (error) {
+      this.counts.deferred += 1;
+      this.deps.logger.warn('delivery failed; the redrive will retry it', {
+        ...facts,
+        error: describeError(error),
+      });
+    }
+  }
+
+  /** Keeps a record that can never be processed; only a failed write makes it worth a retry. */
+  private async bad(origin: Origin, reason: string, index?: number, line?: number): Promise<Verdict> {
+    const location: DeadLetterLocation = {
+      ...origin.location,
+      ...(index === undefined ? {} : { index }),
+      ...(line === undefined ? {} : { line }),
+    };
+    this.deps.logger.warn('bad record', { source: origin.source, location, reason: reason.slice(0, 1000) });
+    try {
+      await this.deps.deadLetters.write({
+        source: origin.source,
+        location,
+        reason,
+        raw: origin.raw,
+        receivedAt: this.deps.now?.() ?? new Date(),
+      });
+    } catch (error) {
+      this.counts.retried += 1;
+      this.deps.logger.error('dead-letter write failed; the record will be retried', {
+        location,
+        error: describeError(error),
+      });
+      return 'retry';
+    }
+    this.counts.badRecords += 1;
+    return 'done';
+  }
+
+  /** One EMF blob and one summary line per invocation. */
+  report(): void {
+    const { stats } = this.detector;
+    const figures: Record<string, number> = {
+      RecordsIn: this.counts.records,
+      EventsIn: stats.events,
+      Matched: stats.matched,
+      Alerts: stats.alerts,
+      Suppressed: stats.suppressed,
+      Duplicates: stats.duplicates,
+      Excepted: stats.excepted,
+      BadRecords: this.counts.badRecords,
+      RecordsRetried: this.counts.retried,
+      AlertsPublished: this.counts.published,
+      AlertsDeferred: this.counts.deferred,
+    };
+    for (const [name, value] of Object.entries(figures))
+      this.deps.metrics.addMetric(name, MetricUnit.Count, value);
+    this.deps.metrics.publishStoredMetrics();
+    this.deps.logger.info('invocation summary', { ...figures, exceptedBy: stats.exceptedBy });
+  }
+}
+
+/** A document parsed out of a payload, or the line that would not parse. */
+type ParsedDocument =
+  | { readonly value: unknown; readonly line?: number }
+  | { readonly error: string; readonly line?: number };
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Strict: Node's decoder skips what it does not understand, which would turn garbage into bytes. */
+function decodeBase64(data: string): Buffer | undefined {
+  if (data.length % 4 !== 0 || !BASE64.test(data)) return undefined;
+  return Buffer.from(data, 'base64');
+}
+
+/**
+ * Bytes → documents: gunzip when the gzip magic says so, strict UTF-8, then one JSON document or JSON
+ * Lines (forwarders may batch several records per Kinesis record). Throws with a reason when the
+ * payload as a whole is unreadable.
+ */
+export function parsePayload(raw: Uint8Array): ParsedDocument[] {
+  let bytes = raw;
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES });
+    } catch (error) {
+      throw new Error(`gzip payload could not be inflated: ${describeError(error).message}`);
+    }
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new Error('payload is not UTF-8');
+  }
+  try {
+    return [{ value: JSON.parse(text) }];
+  } catch (error) {
+    const lines = text.split(/\r?\n/);
+    if (lines.filter((line) => line.trim() !== '').length < 2) {
+      throw new Error(`payload is not JSON: ${describeError(error).message}`);
+    }
+    const documents: ParsedDocument[] = [];
+    for (const [offset, lineText] of lines.entries()) {
+      if (lineText.trim() === '') continue;
+      try {
+        documents.push({ value: JSON.parse(lineText), line: offset + 1 });
+      } catch (lineError) {
+        documents.push({ error: `line is not JSON: ${describeError(lineError).message}`, line: offset + 1 });
+      }
+    }
+    return documents;
+  }
+}
+
+/** Errors that say nothing about the record itself: try it again later. */
+function isRetryable(error: unknown): boolean {
+  if (error instanceof AlertTooLargeError) return false;
+  const name = error instanceof Error ? error.name : '';
+  // DynamoDB rejected this record's item as such: retrying cannot help.
+  return name !== 'ValidationException' && name !== 'SerializationException';
+}
+
+function isKinesisEvent(event: DetectEvent): event is KinesisStreamEvent {
+  return Array.isArray((event as Partial<KinesisStreamEvent>).Records);
+}
+
+function describeError(error: unknown): { name: string; message: string } {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'Error', message: String(error) };
+}
+
+export interface RedriveDependencies {
+  readonly store: Pick<DynamoDbDetectionStore, 'resumeStalled'>;
+  readonly outbox: Pick<DynamoDbOutbox, 'deliver' | 'redrive' | 'publishDueDigests'>;
+  readonly logger: PipelineLogger;
+  readonly metrics: PipelineMetrics;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+export interface RedriveReport {
+  resumed: number;
+  alertsSent: number;
+  alertsFailed: number;
+  digestsSent: number;
+  digestsFailed: number;
+}
+
+/**
+ * The scheduled safety net, in order: finish matches whose delivery died mid-way, re-publish alerts
+ * whose lease has passed, then publish the digests of closed windows. Each step runs even if an
+ * earlier one failed; any failure then fails the run, so it shows in the function's error metric.
+ */
+export async function redrive(deps: RedriveDependencies): Promise<RedriveReport> {
+  const now = (deps.now?.() ?? new Date()).getTime();
+  const report: RedriveReport = {
+    resumed: 0,
+    alertsSent: 0,
+    alertsFailed: 0,
+    digestsSent: 0,
+    digestsFailed: 0,
+  };
+  const errors: unknown[] = [];
+  const step = async (name: string, work: () => Promise<void>): Promise<void> => {
+    try {
+      await work();
+    } catch (error) {
+      errors.push(error);
+      deps.logger.error(`redrive step failed: ${name}`, { error: describeError(error) });
+    }
+  };
+  try {
+    await step('resume stalled matches', async () => {
+      const { resumed, alerts } = await deps.store.resumeStalled(now);
+      report.resumed = resumed;
+      for (const alert of alerts) {
+        const result = await deps.outbox.deliver(alert, now);
+        if (result.status === 'sent') report.alertsSent += 1;
+        if (result.status === 'failed') report.alertsFailed += 1;
+      }
+    });
+    await step('re-publish alerts', async () => {
+      const summary = await deps.outbox.redrive(now);
+      report.alertsSent += summary.sent;
+      report.alertsFailed += summary.failed;
+    });
+    await step('publish digests', async () => {
+      const summary = await deps.outbox.publishDueDigests(now);
+      report.digestsSent = summary.sent;
+      report.digestsFailed = summary.failed;
+    });
+  } finally {
+    const figures: Record<string, number> = {
+      StalledMatchesResumed: report.resumed,
+      AlertsRedriven: report.alertsSent,
+      AlertsRedriveFailed: report.alertsFailed,
+      DigestsPublished: report.digestsSent,
+      DigestsFailed: report.digestsFailed,
+    };
+    for (const [name, value] of Object.entries(figures))
+      deps.metrics.addMetric(name, MetricUnit.Count, value);
+    deps.metrics.publishStoredMetrics();
+    deps.logger.info('redrive summary', figures);
+  }
+  if (errors.length > 0) throw new AggregateError(errors, `${errors.length} redrive step(s) failed`);
+  return report;
+}

@@ -1,0 +1,75 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface DeadLetterBucketProps {
+  /** Encrypts the bad records: raw log lines, as sensitive as the logs themselves. */
+  readonly encryptionKey: kms.IKey;
+  /**
+   * How long a bad record is kept before it expires.
+   * @default Duration.days(365)
+   */
+  readonly retention?: Duration;
+  /**
+   * How long the server access logs are kept.
+   * @default Duration.days(365)
+   */
+  readonly accessLogRetention?: Duration;
+  /**
+   * What happens to both buckets when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Where the detect function keeps records it could not decode, parse or normalize, so that nothing is
+ * lost silently (DESIGN.md, "What bad input gets"). Versioned, KMS-encrypted, TLS-only, never public,
+ * with lifecycle expiry and server access logs to a second bucket.
+ */
+export class DeadLetterBucket extends Construct {
+  public readonly bucket: s3.Bucket;
+  public readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: DeadLetterBucketProps) {
+    super(scope, id);
+    const retention = props.retention ?? Duration.days(365);
+    const accessLogRetention = props.accessLogRetention ?? Duration.days(365);
+    if (retention.toDays() < 1 || accessLogRetention.toDays() < 1) {
+      throw new Error('DeadLetterBucketProps.retention and accessLogRetention must be at least one day');
+    }
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    // Server access logging can only deliver to a bucket encrypted with S3-managed keys (SSE-S3).
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        { expiration: accessLogRetention, noncurrentVersionExpiration: Duration.days(30) },
+        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+      removalPolicy,
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: props.encryptionKey,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'dead-letter/',
+      lifecycleRules: [
+        { expiration: retention, noncurrentVersionExpiration: Duration.days(30) },
+        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+      removalPolicy,
+    });
+  }
+}

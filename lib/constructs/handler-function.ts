@@ -1,0 +1,180 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { PROJECT_ROOT } from '../project';
+
+/** Powertools reads these; every function of the detector reports under one service and namespace. */
+export const POWERTOOLS_SERVICE_NAME = 'abnormal-cloud-api-calls';
+export const POWERTOOLS_METRICS_NAMESPACE = 'AbnormalCloudApiCalls';
+
+/** Where the bundle's rules live inside the Lambda task root (see lambda/README.md, `RULES_DIR`). */
+export const BUNDLED_RULES_DIR = '/var/task/rules';
+
+/**
+ * Provided by the Node.js 22 runtime, so left out of the bundle: it keeps each bundle far below the
+ * 400 KB budget and cold starts short. The price is that the SDK version in Lambda is the runtime's, not
+ * the lockfile's; the handlers use only long-stable SDK v3 client APIs.
+ */
+export const RUNTIME_PROVIDED_MODULES: readonly string[] = ['@aws-sdk/*'];
+
+/**
+ * Lets an ES-module bundle load the CommonJS dependencies esbuild inlines (they call `require`), which
+ * the ESM output format cannot do on its own.
+ */
+const ESM_REQUIRE_SHIM = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
+/** What a function runs when bundling is off (`bundling: false`): fails loudly if ever deployed. */
+const STUB_CODE =
+  "exports.handler = async () => { throw new Error('synthesized with bundling=false: redeploy with bundling'); };";
+
+export interface HandlerFunctionProps {
+  /** The handler's TypeScript entry file, relative to the repository root (`lambda/handlers/detect.ts`). */
+  readonly entry: string;
+  /** Shown in the Lambda console. */
+  readonly description: string;
+  /**
+   * Encrypts the function's log group.
+   */
+  readonly logEncryptionKey: kms.IKey;
+  /** Receives asynchronous invocations that failed every retry. */
+  readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * Environment variables besides the Powertools ones this construct sets.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * @default Duration.seconds(60)
+   */
+  readonly timeout?: Duration;
+  /**
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Copy the `*.yaml` rule files (not `*.tests.yaml`) of this folder into `rules/` next to the bundle and
+   * set `RULES_DIR` to it. An absolute path.
+   * @default - no rules in the bundle
+   */
+  readonly rulesDirectory?: string;
+  /**
+   * Bundle the entry with esbuild. `false` deploys an inline stub instead: only for tests and quick
+   * infrastructure-only synths, since the stub throws on every invocation.
+   * @default true
+   */
+  readonly bundling?: boolean;
+  /**
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log group when it leaves the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * One Lambda function of the detector, built the same way for every handler: Node.js 22 on arm64,
+ * esbuild-bundled locally (no Docker), minified with source maps, its own KMS-encrypted log group with a
+ * retention, Powertools settings, and a dead-letter queue for asynchronous invocations.
+ */
+export class HandlerFunction extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+    const bundling = props.bundling ?? true;
+    const entry = path.resolve(PROJECT_ROOT, props.entry);
+    if (bundling && !existsSync(entry)) {
+      throw new Error(`HandlerFunctionProps.entry: ${props.entry} does not exist (bundling is on)`);
+    }
+    if (props.rulesDirectory !== undefined && !path.isAbsolute(props.rulesDirectory)) {
+      throw new Error('HandlerFunctionProps.rulesDirectory must be an absolute path');
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      encryptionKey: props.logEncryptionKey,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    const environment: Record<string, string> = {
+      POWERTOOLS_SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+      ...(props.rulesDirectory === undefined ? {} : { RULES_DIR: BUNDLED_RULES_DIR }),
+      ...props.environment,
+    };
+
+    const common: nodejs.NodejsFunctionProps = {
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(60),
+      environment,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      deadLetterQueue: props.deadLetterQueue,
+    };
+
+    this.function = bundling
+      ? new nodejs.NodejsFunction(this, 'Function', {
+          ...common,
+          entry,
+          handler: 'handler',
+          projectRoot: PROJECT_ROOT,
+          depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+          bundling: bundlingOptions(props.rulesDirectory),
+        })
+      : new nodejs.NodejsFunction(this, 'Function', {
+          ...common,
+          code: lambda.Code.fromInline(STUB_CODE),
+          handler: 'index.handler',
+        });
+  }
+}
+
+function bundlingOptions(rulesDirectory: string | undefined): nodejs.BundlingOptions {
+  return {
+    forceDockerBundling: false,
+    format: nodejs.OutputFormat.ESM,
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    banner: ESM_REQUIRE_SHIM,
+    minify: true,
+    sourceMap: true,
+    sourcesContent: false,
+    externalModules: [...RUNTIME_PROVIDED_MODULES],
+    tsconfig: path.join(PROJECT_ROOT, 'tsconfig.json'),
+    logLevel: nodejs.LogLevel.WARNING,
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (_inputDir: string, outputDir: string): string[] =>
+        rulesDirectory === undefined ? [] : copyRulesCommands(rulesDirectory, outputDir),
+    },
+  };
+}
+
+/** Shell commands (bash, Linux) that copy the rule files, not their tests, into the bundle. */
+export function copyRulesCommands(rulesDirectory: string, outputDir: string): string[] {
+  const target = path.join(outputDir, 'rules');
+  return [
+    `mkdir -p ${shellQuote(target)}`,
+    `find ${shellQuote(rulesDirectory)} -maxdepth 1 -type f -name '*.yaml' ! -name '*.tests.yaml' -exec cp {} ${shellQuote(target)} ';'`,
+  ];
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}

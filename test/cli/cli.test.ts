@@ -1,0 +1,136 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(TSX, [path.join(ROOT, 'bin', 'cli.ts'), ...args], {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('the local detector (npm start)', () => {
+  it('alerts on the bundled samples of every cloud and closes with a summary', async () => {
+    const run = await cli();
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('AWS AWS IAM DeleteAccessKey');
+    expect(run.stdout).toContain('AZURE Microsoft.Authorization roleAssignments/write');
+    expect(run.stdout).toContain('GCP gcp.iam SetIamPolicy');
+    expect(run.stdout).toMatch(/Scanned 5 files \([\d.]+ KB\), \d+ records\./);
+    expect(run.stdout).toMatch(/0 bad records\./);
+  });
+
+  it('prints every matching record as a JSON line with --matches', async () => {
+    const run = await cli('--matches');
+
+    const lines = jsonLines(run.stdout);
+    expect(run.code).toBe(0);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line).toMatchObject({
+        rule: { id: 'abnormal-cloud-api-calls' },
+        event: { id: expect.any(String), provider: expect.any(String), action: expect.any(String) },
+        cloud: { provider: expect.stringMatching(/^(aws|azure|gcp)$/) },
+        log: { file: { path: expect.stringContaining('samples'), line: expect.any(Number) } },
+      });
+    }
+    expect(new Set(lines.map((line) => (line.cloud as { provider: string }).provider))).toEqual(new Set(['aws', 'azure', 'gcp']));
+  });
+
+  it('gives the line of a JSON Lines record and the position of a record in a document', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cli-'));
+    const record = (id: string) => ({
+      eventTime: '2026-11-28T09:16:12Z',
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'DeleteAccessKey',
+      awsRegion: 'us-east-1',
+      eventID: id,
+      recipientAccountId: '111122223333',
+      userIdentity: { type: 'IAMUser', userName: 'alice' },
+    });
+    await writeFile(path.join(dir, 'a.jsonl'), `\n${JSON.stringify(record('l2'))}\n`);
+    await writeFile(path.join(dir, 'b.json'), JSON.stringify({ Records: [{ ...record('p1'), eventName: 'ListUsers' }, record('p2')] }));
+
+    const lines = jsonLines((await cli('--matches', dir)).stdout);
+
+    expect(lines.map((line) => [(line.event as { id: string }).id, line.log])).toEqual([
+      ['l2', { file: { path: path.join(dir, 'a.jsonl'), line: 2 } }],
+      ['p2', { file: { path: path.join(dir, 'b.json'), line: 2 } }],
+    ]);
+  });
+
+  it('prints alerts as JSON lines with --format ndjson and the summary on stderr', async () => {
+    const run = await cli('--format', 'ndjson');
+
+    const alerts = jsonLines(run.stdout);
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(alerts[0]).toMatchObject({ rule: { id: 'abnormal-cloud-api-calls' }, dedupe: { groupKey: expect.any(String) } });
+    expect(run.stderr).toMatch(/Scanned 5 files/);
+  });
+
+  it('alerts once for an event seen twice, and not again in a later run with --state', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cli-state-'));
+    const state = path.join(dir, 'state.json');
+
+    const first = jsonLines((await cli('--format', 'ndjson', '--state', state)).stdout);
+    const second = await cli('--format', 'ndjson', '--state', state);
+
+    expect(first.length).toBeGreaterThan(0);
+    expect(jsonLines(second.stdout)).toEqual([]);
+    expect(second.stderr).toMatch(/0 alerts/);
+    expect(JSON.parse(await readFile(state, 'utf8'))).toMatchObject({ version: 1 });
+  });
+
+  it('reports a bad record with its location and finishes the scan', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cli-bad-'));
+    await writeFile(path.join(dir, 'x.jsonl'), '{"truncated": \n');
+
+    const run = await cli(dir, path.join(ROOT, 'samples', 'gcp'));
+
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`bad record: ${path.join(dir, 'x.jsonl')}:1: not JSON`);
+    expect(run.stdout).toMatch(/1 bad record\./);
+    expect(run.stdout).toContain('GCP gcp.iam');
+  });
+
+  it('exits non-zero naming a path that cannot be read', async () => {
+    const run = await cli('/nonexistent/logs');
+
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('cannot read /nonexistent/logs');
+  });
+
+  it('refuses an unknown output format', async () => {
+    const run = await cli('--format', 'xml');
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--format must be text or ndjson');
+  });
+});
