@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { MemoryStore } from '../lambda/engine/detector/memory-store';
 import { loadRules } from '../lambda/engine/rules';
 import { formatSummary, progressReporter, renderAlertBlock, renderBadRecord } from '../lambda/local/output';
+import { isRenderChannel, RENDER_CHANNELS, renderForChannel } from '../lambda/local/render-command';
 import { runLocal } from '../lambda/local/run';
 import { openStateFile, saveStateFile } from '../lambda/local/state-file';
 
@@ -18,6 +19,7 @@ With no paths, scans the bundled samples/.
 
 Options:
   --format text|ndjson  how alerts are printed (default: text)
+  --render CHANNEL      print each alert exactly as it arrives: email, slack or sns
   --matches             print one JSON line per matching record, without dedupe or suppression
   --state FILE          keep dedupe and suppression state in FILE across runs
   --rules DIR           the rules to run (default: rules/)
@@ -29,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       format: { type: 'string', default: 'text' },
+      render: { type: 'string' },
       matches: { type: 'boolean', default: false },
       state: { type: 'string' },
       rules: { type: 'string', default: path.join(ROOT, 'rules') },
@@ -43,12 +46,20 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`error: --format must be text or ndjson, not "${values.format}"\n`);
     return 2;
   }
+  if (values.render !== undefined && !isRenderChannel(values.render)) {
+    process.stderr.write(
+      `error: --render must be one of ${RENDER_CHANNELS.join(', ')}, not "${values.render}"\n`,
+    );
+    return 2;
+  }
   const format = values.format;
-  const paths = positionals.length > 0 ? positionals : [path.join(ROOT, 'samples')];
+  const channel = values.render;
+  const paths =
+    positionals.length > 0 ? positionals : [path.relative(process.cwd(), path.join(ROOT, 'samples')) || '.'];
   const rules = await loadRules(values.rules);
   const store = values.state ? await openStateFile(values.state) : new MemoryStore();
   const progress = progressReporter(process.stderr);
-  const machineReadable = format === 'ndjson' || values.matches;
+  const machineReadable = format === 'ndjson' || values.matches || channel !== undefined;
 
   const summary = await runLocal({
     paths,
@@ -57,7 +68,8 @@ async function main(argv: string[]): Promise<number> {
     mode: values.matches ? 'matches' : 'alerts',
     onAlert: (alert) => {
       progress.clear();
-      process.stdout.write(format === 'ndjson' ? `${JSON.stringify(alert)}\n` : renderAlertBlock(alert));
+      if (channel !== undefined) process.stdout.write(`${renderForChannel(alert, channel)}\n`);
+      else process.stdout.write(format === 'ndjson' ? `${JSON.stringify(alert)}\n` : renderAlertBlock(alert));
     },
     onMatch: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
     onBadRecord: (bad) => {

@@ -89,7 +89,10 @@ const CLAIM = /^[^\s*?"\\]{1,255}$/;
  *   from the caller's AWS profile.
  * @throws {SettingsError} naming the first bad setting.
  */
-export function readSettings(node: Node, env: Readonly<Record<string, string | undefined>>): DetectorSettings {
+export function readSettings(
+  node: Node,
+  env: Readonly<Record<string, string | undefined>>,
+): DetectorSettings {
   const context = (key: (typeof SETTING_KEYS)[number]): unknown => {
     const value: unknown = node.tryGetContext(key);
     return value === '' || value === null ? undefined : value;
@@ -103,7 +106,8 @@ export function readSettings(node: Node, env: Readonly<Record<string, string | u
         'or configure a default region for the AWS CLI profile so that CDK_DEFAULT_REGION is set',
     );
   }
-  if (!REGION.test(homeRegion)) throw new SettingsError('homeRegion', `"${homeRegion}" is not an AWS region name`);
+  if (!REGION.test(homeRegion))
+    throw new SettingsError('homeRegion', `"${homeRegion}" is not an AWS region name`);
 
   const account = optionalString(context('account'), 'account') ?? nonEmpty(env.CDK_DEFAULT_ACCOUNT);
   if (account !== undefined && !ACCOUNT.test(account)) {
@@ -169,7 +173,10 @@ function emails(value: unknown, key: string): string[] | undefined {
     list = text.startsWith('[') ? parseJson(text, key) : text.split(',').map((item) => item.trim());
   }
   if (!Array.isArray(list) || list.some((item) => typeof item !== 'string')) {
-    throw new SettingsError(key, 'must be a list of e-mail addresses (a JSON array, or comma-separated with -c)');
+    throw new SettingsError(
+      key,
+      'must be a list of e-mail addresses (a JSON array, or comma-separated with -c)',
+    );
   }
   const addresses = (list as string[]).map((item) => item.trim()).filter((item) => item !== '');
   const bad = addresses.find((address) => !EMAIL.test(address));
@@ -233,5 +240,6 @@ function gcpFederation(value: unknown): GcpFederationSettings | undefined {
 
 function unknownFields(object: Record<string, unknown>, key: string, known: readonly string[]): void {
   const extra = Object.keys(object).find((field) => !known.includes(field));
-  if (extra !== undefined) throw new SettingsError(`${key}.${extra}`, `is not a known field (known: ${known.join(', ')})`);
+  if (extra !== undefined)
+    throw new SettingsError(`${key}.${extra}`, `is not a known field (known: ${known.join(', ')})`);
 }

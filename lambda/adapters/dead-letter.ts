@@ -35,13 +35,13 @@ export interface DeadLetterSink {
   write(record: DeadLetter): Promise<void>;
 }
 
-/** The `PutObject` input fields this sink sets (a subset of `@aws-sdk/client-s3`'s `PutObjectCommandInput`). */
+/** The `PutObject` fields this sink sets: a subset of `@aws-sdk/client-s3`'s `PutObjectCommandInput`. */
 export interface PutObjectInput {
   Bucket: string;
   Key: string;
   Body: string;
   ContentType: string;
-  ServerSideEncryption: 'AES256' | 'aws:kms';
+  ServerSideEncryption?: 'aws:kms';
   SSEKMSKeyId?: string;
 }
 
@@ -50,7 +50,11 @@ export interface S3DeadLetterSinkOptions<Command> {
   readonly bucket: string;
   /** Builds the client's command, e.g. `(input) => new PutObjectCommand(input)`. */
   readonly toCommand: (input: PutObjectInput) => Command;
-  /** Encrypt with this KMS key instead of S3-managed keys. @default S3-managed (AES256) */
+  /**
+   * Ask for SSE-KMS with this key on every put. Without it no encryption header is sent, so the
+   * bucket's default encryption applies (the stack's customer-managed key): sending `AES256` would
+   * silently downgrade that to S3-managed keys. @default the bucket's default encryption
+   */
   readonly kmsKeyId?: string;
 }
 
@@ -70,7 +74,7 @@ export class S3DeadLetterSink<Command> implements DeadLetterSink {
         Body: JSON.stringify(deadLetterBody(record)),
         ContentType: 'application/json',
         ...(kmsKeyId === undefined
-          ? { ServerSideEncryption: 'AES256' as const }
+          ? {}
           : { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: kmsKeyId }),
       }),
     );

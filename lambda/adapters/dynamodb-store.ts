@@ -118,6 +118,8 @@ interface PendingMatch {
 /** What `resumeStalled` did: matches finished on behalf of deliveries that died mid-way. */
 export interface ResumeSummary {
   readonly resumed: number;
+  /** Stalled matches that failed again (e.g. throttling); they stay due for the next run. */
+  readonly failed: number;
   /** Alerts those matches opened, to be handed to the outbox. */
   readonly alerts: Alert[];
 }
@@ -200,18 +202,23 @@ export class DynamoDbDetectionStore implements DetectionStore {
   async resumeStalled(now: number, limit = 100): Promise<ResumeSummary> {
     const alerts: Alert[] = [];
     let resumed = 0;
+    let failed = 0;
     for await (const item of queryPending(this.client, this.tableName, PENDING_KIND.applying, now, limit)) {
       const pk = str(item, 'pk');
       const pending = str(item, 'pendingMatch');
       if (pk === undefined || pending === undefined) continue;
       const claim = randomUUID();
       if (!(await this.takeOver(pk, str(item, 'claimToken'), claim, now))) continue;
-      const match = JSON.parse(pending) as PendingMatch;
-      const outcome = await this.applyClaimed(match, claim, now);
-      resumed += 1;
-      if (outcome.outcome === 'alert') alerts.push(outcome.alert);
+      try {
+        const outcome = await this.applyClaimed(JSON.parse(pending) as PendingMatch, claim, now);
+        resumed += 1;
+        if (outcome.outcome === 'alert') alerts.push(outcome.alert);
+      } catch {
+        // `applyClaimed` handed the claim back: the next run tries this one again.
+        failed += 1;
+      }
     }
-    return { resumed, alerts };
+    return { resumed, failed, alerts };
   }
 
   /** Step 1: the occurrence as an intent, unless a live one exists. */

@@ -5,7 +5,7 @@ import {
   type SNSClient,
 } from '@aws-sdk/client-sns';
 import type { Alert } from '../engine/alerts/alert';
-import { RUNBOOK_PHASES } from '../engine/alerts/alert';
+import { RUNBOOK_PHASES } from '../engine/rules/schema';
 import type { AlertDigest, AlertPublisher } from '../engine/alerts/publisher';
 import {
   alertSubject,

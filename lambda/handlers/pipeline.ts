@@ -274,7 +274,7 @@ class Invocation {
       ...(index === undefined ? {} : { index }),
       ...(line === undefined ? {} : { line }),
     };
-    this.deps.logger.warn('bad record', { source: origin.source, location, reason: reason.slice(0, 1000) });
+    this.deps.logger.warn('bad record', { source: origin.source, location, reason: reason.slice(0, 300) });
     try {
       await this.deps.deadLetters.write({
         source: origin.source,
@@ -399,6 +399,7 @@ export interface RedriveDependencies {
 
 export interface RedriveReport {
   resumed: number;
+  resumeFailed: number;
   alertsSent: number;
   alertsFailed: number;
   digestsSent: number;
@@ -414,6 +415,7 @@ export async function redrive(deps: RedriveDependencies): Promise<RedriveReport>
   const now = (deps.now?.() ?? new Date()).getTime();
   const report: RedriveReport = {
     resumed: 0,
+    resumeFailed: 0,
     alertsSent: 0,
     alertsFailed: 0,
     digestsSent: 0,
@@ -430,8 +432,9 @@ export async function redrive(deps: RedriveDependencies): Promise<RedriveReport>
   };
   try {
     await step('resume stalled matches', async () => {
-      const { resumed, alerts } = await deps.store.resumeStalled(now);
+      const { resumed, failed, alerts } = await deps.store.resumeStalled(now);
       report.resumed = resumed;
+      report.resumeFailed = failed;
       for (const alert of alerts) {
         const result = await deps.outbox.deliver(alert, now);
         if (result.status === 'sent') report.alertsSent += 1;
@@ -451,6 +454,7 @@ export async function redrive(deps: RedriveDependencies): Promise<RedriveReport>
   } finally {
     const figures: Record<string, number> = {
       StalledMatchesResumed: report.resumed,
+      StalledMatchesFailed: report.resumeFailed,
       AlertsRedriven: report.alertsSent,
       AlertsRedriveFailed: report.alertsFailed,
       DigestsPublished: report.digestsSent,

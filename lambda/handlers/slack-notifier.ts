@@ -42,12 +42,15 @@ export interface SlackNotifierDeps {
 
 type Invocation = Pick<Context, 'getRemainingTimeInMillis'>;
 
+/** The Lambda handler's shape; only the remaining time is read from the context. */
+export type SlackNotifierHandler = (event: SNSEvent, context: Invocation) => Promise<void>;
+
 /**
  * SNS → Slack. For each record: read the alert JSON (garbage is logged and skipped: retrying cannot
  * fix it), claim the delivery in the state table, post the Block Kit message, mark it posted. Any
  * other failure is thrown so SNS's asynchronous invocation retries; the claim makes a retry safe.
  */
-export function createSlackNotifier(deps: SlackNotifierDeps) {
+export function createSlackNotifier(deps: SlackNotifierDeps): SlackNotifierHandler {
   const now = deps.now ?? Date.now;
   const { logger } = deps;
 

@@ -59,14 +59,19 @@ export class CloudTrailIngest extends Construct {
     }
 
     const patterns = new Map<string, EventBridgePattern>();
-    const buses: Array<{ label: string; bus: events.IEventBus | undefined }> = [{ label: 'Default', bus: undefined }];
-    if (props.organizationEventBus !== undefined) buses.push({ label: 'Organization', bus: props.organizationEventBus });
+    const buses: Array<{ label: string; bus: events.IEventBus | undefined }> = [
+      { label: 'Default', bus: undefined },
+    ];
+    if (props.organizationEventBus !== undefined)
+      buses.push({ label: 'Organization', bus: props.organizationEventBus });
 
     for (const rule of props.rules) {
       if (!rule.sources.includes('aws-cloudtrail')) continue;
       const compiled = compileEventPattern(rule.ast);
       if (compiled.pattern === null) {
-        Annotations.of(this).addInfo(`Rule ${rule.id} can never match a CloudTrail event: no EventBridge rule`);
+        Annotations.of(this).addInfo(
+          `Rule ${rule.id} can never match a CloudTrail event: no EventBridge rule`,
+        );
         continue;
       }
       patterns.set(rule.id, compiled.pattern);
@@ -83,7 +88,7 @@ export class CloudTrailIngest extends Construct {
             retryAttempts,
           }),
         );
-        props.deadLetterQueue.allowEventRule(eventRule);
+        props.deadLetterQueue.allowEventBridgeRules();
         this.eventRules.push(eventRule);
       }
     }

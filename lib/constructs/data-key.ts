@@ -46,7 +46,13 @@ export class DataKey extends Construct {
         new iam.PolicyStatement({
           sid: 'AllowCloudWatchLogsOfThisAccount',
           principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-          actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+          actions: [
+            'kms:Encrypt*',
+            'kms:Decrypt*',
+            'kms:ReEncrypt*',
+            'kms:GenerateDataKey*',
+            'kms:Describe*',
+          ],
           resources: ['*'],
           conditions: {
             ArnLike: {

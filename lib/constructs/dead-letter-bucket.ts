@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledge } from '../nag';
 
 export interface DeadLetterBucketProps {
   /** Encrypts the bad records: raw log lines, as sensitive as the logs themselves. */
@@ -71,5 +72,28 @@ export class DeadLetterBucket extends Construct {
       ],
       removalPolicy,
     });
+
+    const notReplicated =
+      'Dead letters and their access logs are a recovery aid for records whose originals stay with the vendor ' +
+      '(CloudTrail, Event Hub, Pub/Sub); a replica in a second region would be one more copy of sensitive raw logs. ' +
+      'Versioning protects against overwrites.';
+    acknowledge(this.bucket, 'NIST.800.53.R5-S3BucketReplicationEnabled', notReplicated);
+    acknowledge(this.accessLogsBucket, 'NIST.800.53.R5-S3BucketReplicationEnabled', notReplicated);
+    acknowledge(
+      this.accessLogsBucket,
+      'NIST.800.53.R5-S3DefaultEncryptionKMS',
+      'S3 server access logging delivers only to buckets encrypted with S3-managed keys (SSE-S3); SSE-KMS is not ' +
+        'supported for the target bucket.',
+    );
+    acknowledge(
+      this.accessLogsBucket,
+      'NIST.800.53.R5-S3BucketLoggingEnabled',
+      'This is the access-log bucket itself: logging it into itself would log its own log deliveries forever.',
+    );
+    acknowledge(
+      this.accessLogsBucket,
+      'AwsSolutions-S1',
+      'This is the access-log bucket itself: logging it into itself would log its own log deliveries forever.',
+    );
   }
 }

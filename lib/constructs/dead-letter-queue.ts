@@ -1,9 +1,9 @@
-import { Duration, Lazy, Stack } from 'aws-cdk-lib';
-import type * as events from 'aws-cdk-lib/aws-events';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledge } from '../nag';
 
 export interface DeadLetterQueueProps {
   /** Encrypts the messages; they are CloudTrail events and batch descriptions, as sensitive as the logs. */
@@ -22,8 +22,9 @@ export interface DeadLetterQueueProps {
  */
 export class DeadLetterQueue extends Construct {
   public readonly queue: sqs.Queue;
-  private readonly encryptionKey: kms.Key;
-  private readonly eventRuleArns: string[] = [];
+  /** The key the messages are encrypted with. */
+  public readonly encryptionKey: kms.Key;
+  private eventBridgeAllowed = false;
 
   constructor(scope: Construct, id: string, props: DeadLetterQueueProps) {
     super(scope, id);
@@ -39,28 +40,64 @@ export class DeadLetterQueue extends Construct {
       enforceSSL: true,
       retentionPeriod,
     });
+    acknowledge(
+      this.queue,
+      'AwsSolutions-SQS3',
+      'This queue is itself a dead-letter queue (of EventBridge targets, Lambda asynchronous invocations and ' +
+        'Kinesis event source mappings); its messages are read by an operator, never consumed by a function.',
+    );
   }
 
   /**
-   * Lets EventBridge, on behalf of `rule` only, encrypt dead letters with the queue's key. The queue policy
-   * statement for the same rule is added by the CDK when the rule's target names this queue.
+   * Lets a principal (a Lambda execution role, for its own dead letters and its event source mappings'
+   * failure records) send messages: `sqs:SendMessage` on this queue and the two KMS actions SQS needs to
+   * encrypt them, on this queue's key.
    */
-  public allowEventRule(rule: events.IRule): void {
-    if (this.eventRuleArns.length === 0) {
-      const stack = Stack.of(this);
-      this.encryptionKey.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'AllowEventBridgeDeadLetters',
-          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: ['*'],
-          conditions: {
-            ArnEquals: { 'aws:SourceArn': Lazy.list({ produce: () => this.eventRuleArns }) },
-            StringEquals: { 'aws:SourceAccount': stack.account },
+  public grantSend(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SendToDeadLetterQueue',
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'EncryptDeadLetters',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [this.encryptionKey.keyArn],
+      }),
+    );
+  }
+
+  /**
+   * Lets EventBridge rules of this account and region encrypt dead letters with the queue's key. The key
+   * policy cannot name the rules themselves (each rule's target already depends on the key: a cycle), so
+   * the queue policy does: the CDK adds a statement per rule whose target names this queue, allowing
+   * `sqs:SendMessage` only with that rule as `aws:SourceArn`.
+   */
+  public allowEventBridgeRules(): void {
+    if (this.eventBridgeAllowed) return;
+    this.eventBridgeAllowed = true;
+    const stack = Stack.of(this);
+    this.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowEventBridgeRulesOfThisAccount',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'events',
+              resource: 'rule',
+              resourceName: '*',
+              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+            }),
           },
-        }),
-      );
-    }
-    this.eventRuleArns.push(rule.ruleArn);
+        },
+      }),
+    );
   }
 }

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { acknowledge } from '../nag';
 
 /** Tokens from Microsoft Entra ID for one identity of one tenant (Azure Functions, managed identity). */
 export interface AzureForwarderIdentity {
@@ -60,13 +61,16 @@ export class ForwarderRole extends Construct {
     const { identity } = props;
     for (const [field, value] of Object.entries({ audience: identity.audience, subject: identity.subject })) {
       if (!/^[^\s*?"\\]{1,255}$/.test(value)) {
-        throw new Error(`ForwarderRoleProps.identity.${field} must be non-empty, without spaces, quotes or wildcards`);
+        throw new Error(
+          `ForwarderRoleProps.identity.${field} must be non-empty, without spaces, quotes or wildcards`,
+        );
       }
     }
 
     let principal: iam.IPrincipal;
     if (identity.provider === 'azure') {
-      if (!GUID.test(identity.tenantId)) throw new Error('ForwarderRoleProps.identity.tenantId must be a GUID');
+      if (!GUID.test(identity.tenantId))
+        throw new Error('ForwarderRoleProps.identity.tenantId must be a GUID');
       const issuer =
         (identity.issuer ?? 'v1') === 'v1'
           ? `sts.windows.net/${identity.tenantId}/`
@@ -80,7 +84,9 @@ export class ForwarderRole extends Construct {
       });
     } else {
       if (!/^\d{10,30}$/.test(identity.subject)) {
-        throw new Error("ForwarderRoleProps.identity.subject must be the service account's numeric unique id");
+        throw new Error(
+          "ForwarderRoleProps.identity.subject must be the service account's numeric unique id",
+        );
       }
       principal = new iam.WebIdentityPrincipal('accounts.google.com', {
         StringEquals: {
@@ -109,6 +115,12 @@ export class ForwarderRole extends Construct {
         actions: ['kms:GenerateDataKey'],
         resources: [props.streamKey.keyArn],
       }),
+    );
+    acknowledge(
+      this.role,
+      'NIST.800.53.R5-IAMNoInlinePolicy',
+      'The policy belongs to this one forwarder role and allows writing to one stream; an inline policy keeps it ' +
+        'from being attached to any other principal.',
     );
   }
 }

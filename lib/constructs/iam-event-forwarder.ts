@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import type { EventBridgePattern } from '../../lambda/engine/compile/eventbridge-pattern';
 import { compileEventPattern } from '../../lambda/engine/compile/eventbridge-pattern';
 import type { Rule } from '../../lambda/engine/rules';
+import { acknowledge } from '../nag';
 import { toEventPattern } from './cloudtrail-ingest';
 import type { DeadLetterQueue } from './dead-letter-queue';
 
@@ -35,7 +36,9 @@ export class IamEventForwarder extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     if (!Token.isUnresolved(stack.region) && stack.region === props.homeRegion) {
-      throw new Error('IamEventForwarderProps.homeRegion must differ from the region the forwarder is deployed in');
+      throw new Error(
+        'IamEventForwarderProps.homeRegion must differ from the region the forwarder is deployed in',
+      );
     }
 
     const homeBusArn = stack.formatArn({
@@ -51,7 +54,18 @@ export class IamEventForwarder extends Construct {
       description: `Forwards IAM CloudTrail events to the default event bus of ${props.homeRegion}`,
     });
     this.role.addToPolicy(
-      new iam.PolicyStatement({ sid: 'PutEventsOnTheHomeBus', actions: ['events:PutEvents'], resources: [homeBusArn] }),
+      new iam.PolicyStatement({
+        sid: 'PutEventsOnTheHomeBus',
+        actions: ['events:PutEvents'],
+        resources: [homeBusArn],
+      }),
+    );
+
+    acknowledge(
+      this.role,
+      'NIST.800.53.R5-IAMNoInlinePolicy',
+      'The policy belongs to this one EventBridge role and allows events:PutEvents on the home default bus only; ' +
+        'an inline policy keeps it from being attached to any other principal.',
     );
 
     const patterns = new Map<string, EventBridgePattern>();
@@ -59,7 +73,9 @@ export class IamEventForwarder extends Construct {
       if (!rule.sources.includes('aws-cloudtrail')) continue;
       const { pattern } = compileEventPattern(rule.ast);
       if (pattern === null) {
-        Annotations.of(this).addInfo(`Rule ${rule.id} can never match a CloudTrail event: nothing to forward`);
+        Annotations.of(this).addInfo(
+          `Rule ${rule.id} can never match a CloudTrail event: nothing to forward`,
+        );
         continue;
       }
       patterns.set(rule.id, pattern);
@@ -73,7 +89,7 @@ export class IamEventForwarder extends Construct {
           deadLetterQueue: props.deadLetterQueue.queue,
         }),
       );
-      props.deadLetterQueue.allowEventRule(eventRule);
+      props.deadLetterQueue.allowEventBridgeRules();
       this.eventRules.push(eventRule);
     }
     this.patterns = patterns;

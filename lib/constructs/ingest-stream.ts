@@ -1,10 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledge } from '../nag';
+import type { DeadLetterQueue } from './dead-letter-queue';
 
 export interface IngestStreamProps {
   /** What flows in, for descriptions (`Azure Activity Log`). */
@@ -12,7 +13,7 @@ export interface IngestStreamProps {
   /** Reads the stream. */
   readonly detectFunction: lambda.IFunction;
   /** Receives a description of each batch that exhausted its retries (the records stay in the stream). */
-  readonly onFailureQueue: sqs.IQueue;
+  readonly onFailureQueue: DeadLetterQueue;
   /**
    * Provisioned shards; one takes 1 MB/s or 1,000 records/s in, plenty for audit logs of most tenants.
    * @default 1
@@ -82,7 +83,9 @@ export class IngestStream extends Construct {
       throw new Error('IngestStreamProps.retentionPeriod must be between 24 hours and 365 days');
     }
     if (maxRecordAge.toSeconds() < 60 || maxRecordAge.toSeconds() > retentionPeriod.toSeconds()) {
-      throw new Error('IngestStreamProps.maxRecordAge must be at least 60 seconds and not exceed retentionPeriod');
+      throw new Error(
+        'IngestStreamProps.maxRecordAge must be at least 60 seconds and not exceed retentionPeriod',
+      );
     }
 
     this.key = new kms.Key(this, 'Key', {
@@ -97,8 +100,33 @@ export class IngestStream extends Construct {
       encryption: kinesis.StreamEncryption.KMS,
       encryptionKey: this.key,
     });
+    acknowledge(
+      this.stream,
+      'AwsSolutions-KDS3',
+      "A customer-managed key lets the forwarder role be granted kms:GenerateDataKey on this stream's key alone; " +
+        'the aws/kinesis key can be used by any principal of the account that may write to any stream.',
+    );
 
-    this.stream.grantRead(props.detectFunction);
+    // What the event source mapping needs to read the stream, as the function's role; the CDK's
+    // `grantRead` would add wildcard KMS actions.
+    props.detectFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'kinesis:DescribeStream',
+          'kinesis:DescribeStreamSummary',
+          'kinesis:GetRecords',
+          'kinesis:GetShardIterator',
+          'kinesis:ListShards',
+        ],
+        resources: [this.stream.streamArn],
+      }),
+    );
+    props.detectFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.key.keyArn] }),
+    );
+    const role = props.detectFunction.role;
+    if (role === undefined) throw new Error('IngestStreamProps.detectFunction must have an execution role');
+    props.onFailureQueue.grantSend(role);
     this.eventSourceMapping = new lambda.EventSourceMapping(this, 'Mapping', {
       target: props.detectFunction,
       eventSourceArn: this.stream.streamArn,
@@ -110,7 +138,10 @@ export class IngestStream extends Construct {
       bisectBatchOnError: true,
       retryAttempts,
       maxRecordAge,
-      onFailure: new sources.SqsDlq(props.onFailureQueue),
+      onFailure: {
+        // The destination only: the permission to send was granted above, without wildcard actions.
+        bind: () => ({ destination: props.onFailureQueue.queue.queueArn }),
+      },
     });
   }
 }

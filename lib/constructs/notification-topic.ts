@@ -38,7 +38,8 @@ export class NotificationTopic extends Construct {
     super(scope, id);
     const emails = props.emails ?? [];
     const invalid = emails.find((email) => !/^[^\s@]+@[^\s@]+$/.test(email));
-    if (invalid !== undefined) throw new Error(`NotificationTopicProps.emails: "${invalid}" is not an e-mail address`);
+    if (invalid !== undefined)
+      throw new Error(`NotificationTopicProps.emails: "${invalid}" is not an e-mail address`);
 
     this.key = new kms.Key(this, 'Key', {
       description: `${props.displayName}: SNS topic encryption`,

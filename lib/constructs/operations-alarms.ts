@@ -49,7 +49,8 @@ export class OperationsAlarms extends Construct {
   constructor(scope: Construct, id: string, props: OperationsAlarmsProps) {
     super(scope, id);
     const maxIteratorAge = props.maxIteratorAge ?? Duration.minutes(15);
-    if (maxIteratorAge.toSeconds() < 60) throw new Error('OperationsAlarmsProps.maxIteratorAge must be at least one minute');
+    if (maxIteratorAge.toSeconds() < 60)
+      throw new Error('OperationsAlarmsProps.maxIteratorAge must be at least one minute');
     const labels = new Set<string>();
     const add = (label: string, alarm: cloudwatch.AlarmProps): void => {
       if (labels.has(label)) throw new Error(`OperationsAlarmsProps: the label "${label}" is used twice`);
@@ -74,7 +75,10 @@ export class OperationsAlarms extends Construct {
     for (const { label, resource } of props.deadLetterQueues ?? []) {
       add(`${label}Depth`, {
         alarmDescription: `Messages are waiting in the ${label} dead-letter queue: events or batches the detector could not process.`,
-        metric: resource.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
+        metric: resource.metricApproximateNumberOfMessagesVisible({
+          period,
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -84,7 +88,10 @@ export class OperationsAlarms extends Construct {
     for (const { label, resource } of props.streams ?? []) {
       add(`${label}IteratorAge`, {
         alarmDescription: `The detect function is more than ${maxIteratorAge.toMinutes()} minutes behind the ${label} stream.`,
-        metric: resource.metricGetRecordsIteratorAgeMilliseconds({ period, statistic: cloudwatch.Stats.MAXIMUM }),
+        metric: resource.metricGetRecordsIteratorAgeMilliseconds({
+          period,
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
         threshold: maxIteratorAge.toMilliseconds(),
         evaluationPeriods: 3,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

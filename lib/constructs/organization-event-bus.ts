@@ -22,7 +22,9 @@ export class OrganizationEventBus extends Construct {
   constructor(scope: Construct, id: string, props: OrganizationEventBusProps) {
     super(scope, id);
     if (!/^o-[a-z0-9]{10,32}$/.test(props.organizationId)) {
-      throw new Error(`OrganizationEventBusProps.organizationId: "${props.organizationId}" is not an organization id (o-…)`);
+      throw new Error(
+        `OrganizationEventBusProps.organizationId: "${props.organizationId}" is not an organization id (o-…)`,
+      );
     }
     this.eventBus = new events.EventBus(this, 'Bus', {
       eventBusName: props.eventBusName ?? 'abnormal-cloud-api-calls-organization',

@@ -22,7 +22,7 @@ function stubS3() {
 }
 
 describe('S3DeadLetterSink', () => {
-  it('puts the record under a dated key for its source and location, encrypted', async () => {
+  it('puts the record under a dated key for its source and location, leaving encryption to the bucket key', async () => {
     const s3 = stubS3();
     const sink = new S3DeadLetterSink(s3, { bucket: 'dead-letters', toCommand: (input) => input });
 
@@ -34,11 +34,15 @@ describe('S3DeadLetterSink', () => {
       Bucket: 'dead-letters',
       Key: 'dead-letter/2026/11/28/kinesis/audit-logs.shardId-000000000001.4959000000000001.json',
       ContentType: 'application/json',
-      ServerSideEncryption: 'AES256',
     });
+    expect(input).not.toHaveProperty('ServerSideEncryption');
     expect(JSON.parse(input?.Body ?? '')).toEqual({
       source: 'kinesis',
-      location: { streamArn: STREAM_ARN, shardId: 'shardId-000000000001', sequenceNumber: '4959000000000001' },
+      location: {
+        streamArn: STREAM_ARN,
+        shardId: 'shardId-000000000001',
+        sequenceNumber: '4959000000000001',
+      },
       reason: 'payload is not JSON: Unexpected token',
       receivedAt: '2026-11-28T09:05:00.000Z',
       bytes: 10,
@@ -58,7 +62,7 @@ describe('S3DeadLetterSink', () => {
     expect(Buffer.from(body.raw.data, 'base64')).toEqual(raw);
   });
 
-  it('encrypts with the given KMS key', async () => {
+  it('asks for SSE-KMS with the given key', async () => {
     const s3 = stubS3();
     const sink = new S3DeadLetterSink(s3, {
       bucket: 'dead-letters',
@@ -76,10 +80,13 @@ describe('S3DeadLetterSink', () => {
 
   it('hands the command factory the input and sends what it returns', async () => {
     const send = vi.fn(async (_command: { kind: string; input: PutObjectInput }) => ({}));
-    const sink = new S3DeadLetterSink({ send }, {
-      bucket: 'dead-letters',
-      toCommand: (input) => ({ kind: 'PutObject', input }),
-    });
+    const sink = new S3DeadLetterSink(
+      { send },
+      {
+        bucket: 'dead-letters',
+        toCommand: (input) => ({ kind: 'PutObject', input }),
+      },
+    );
 
     await sink.write(kinesisDeadLetter());
 
@@ -112,7 +119,11 @@ describe('deadLetterKey', () => {
 
   it('dates the key by arrival in UTC', () => {
     const key = deadLetterKey(
-      kinesisDeadLetter({ source: 'eventbridge', location: { eventId: 'e1' }, receivedAt: new Date('2026-01-02T23:59:59-05:00') }),
+      kinesisDeadLetter({
+        source: 'eventbridge',
+        location: { eventId: 'e1' },
+        receivedAt: new Date('2026-01-02T23:59:59-05:00'),
+      }),
     );
 
     expect(key).toBe('dead-letter/2026/01/03/eventbridge/e1.json');

@@ -341,6 +341,30 @@ describe('DynamoDbDetectionStore compared with MemoryStore', () => {
   });
 });
 
+describe('DynamoDbDetectionStore after a retryable error', () => {
+  it('hands its claim back, so the retry of the record applies the match at once', async () => {
+    const table = await freshTable();
+    const client = aws.newDynamoDbClient();
+    const faults = new Faults(client);
+    const store = storeFor(table, client);
+    const input = matchInput(awsEvent({ id: 'evt-throttled' }), T0);
+    let throttles = 1;
+    faults.when = (request, command) => {
+      const key = request.Key as Record<string, { S?: string }> | undefined;
+      if (command !== 'GetItemCommand' || !key?.pk?.S?.startsWith('grp#') || throttles === 0)
+        return undefined;
+      throttles -= 1;
+      return Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
+    };
+
+    await expect(store.recordMatch(input)).rejects.toThrow('Rate exceeded');
+    const retry = await store.recordMatch(input);
+
+    expect(retry.outcome).toBe('alert');
+    client.destroy();
+  });
+});
+
 describe('DynamoDbDetectionStore.resumeStalled', () => {
   it('finishes a match whose applier died after recording its intent', async () => {
     const table = await freshTable();
@@ -355,7 +379,7 @@ describe('DynamoDbDetectionStore.resumeStalled', () => {
     const tooEarly = await store.resumeStalled(T0 + CLAIM_MS - 1);
     const due = await store.resumeStalled(T0 + CLAIM_MS + 1);
 
-    expect(tooEarly).toEqual({ resumed: 0, alerts: [] });
+    expect(tooEarly).toEqual({ resumed: 0, failed: 0, alerts: [] });
     expect(due.resumed).toBe(1);
     expect(due.alerts.map((alert) => alert.event.id)).toEqual(['evt-stalled']);
     expect(await pendingItems(client, table, 'APPLYING')).toEqual([]);

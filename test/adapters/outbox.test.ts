@@ -105,7 +105,10 @@ describe('DynamoDbOutbox.deliver', () => {
     const alert = await open('evt-1');
 
     const early = await outbox.redrive(T0 + LEASE_MS - 1);
-    const byAnotherCaller = await outbox.deliver({ ...alert, dedupe: { ...alert.dedupe, occurrenceKey: 'x' } }, T0);
+    const byAnotherCaller = await outbox.deliver(
+      { ...alert, dedupe: { ...alert.dedupe, occurrenceKey: 'x' } },
+      T0,
+    );
     const late = await outbox.redrive(T0 + LEASE_MS + 1);
 
     expect(early).toMatchObject({ found: 0, sent: 0 });

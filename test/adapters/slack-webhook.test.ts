@@ -106,7 +106,7 @@ function webhookClient(secretValues: string[], clock = { now: 1_000_000 }) {
   return { client, sleeps, secrets, clock };
 }
 
-const MESSAGE = { text: 'hello' };
+const MESSAGE = { text: 'hello', unfurl_links: false, unfurl_media: false } as const;
 
 /** A loopback port that was free a moment ago and has nothing listening on it now. */
 async function freePort(): Promise<number> {
@@ -215,13 +215,13 @@ describe('SlackWebhookClient', () => {
   it('posts the message as JSON to the webhook path', async () => {
     const { client } = webhookClient([URL_A]);
 
-    await client.post({ text: 'hello <b>' }, 1_000_000 + 30_000);
+    await client.post({ ...MESSAGE, text: 'hello <b>' }, 1_000_000 + 30_000);
 
     expect(received).toEqual([
       {
         path: new URL(URL_A).pathname,
         contentType: 'application/json; charset=utf-8',
-        body: '{"text":"hello <b>"}',
+        body: '{"text":"hello <b>","unfurl_links":false,"unfurl_media":false}',
       },
     ]);
   });

@@ -61,7 +61,9 @@ describe('the local detector (npm start)', () => {
         log: { file: { path: expect.stringContaining('samples'), line: expect.any(Number) } },
       });
     }
-    expect(new Set(lines.map((line) => (line.cloud as { provider: string }).provider))).toEqual(new Set(['aws', 'azure', 'gcp']));
+    expect(new Set(lines.map((line) => (line.cloud as { provider: string }).provider))).toEqual(
+      new Set(['aws', 'azure', 'gcp']),
+    );
   });
 
   it('gives the line of a JSON Lines record and the position of a record in a document', async () => {
@@ -76,7 +78,10 @@ describe('the local detector (npm start)', () => {
       userIdentity: { type: 'IAMUser', userName: 'alice' },
     });
     await writeFile(path.join(dir, 'a.jsonl'), `\n${JSON.stringify(record('l2'))}\n`);
-    await writeFile(path.join(dir, 'b.json'), JSON.stringify({ Records: [{ ...record('p1'), eventName: 'ListUsers' }, record('p2')] }));
+    await writeFile(
+      path.join(dir, 'b.json'),
+      JSON.stringify({ Records: [{ ...record('p1'), eventName: 'ListUsers' }, record('p2')] }),
+    );
 
     const lines = jsonLines((await cli('--matches', dir)).stdout);
 
@@ -91,7 +96,10 @@ describe('the local detector (npm start)', () => {
 
     const alerts = jsonLines(run.stdout);
     expect(alerts.length).toBeGreaterThan(0);
-    expect(alerts[0]).toMatchObject({ rule: { id: 'abnormal-cloud-api-calls' }, dedupe: { groupKey: expect.any(String) } });
+    expect(alerts[0]).toMatchObject({
+      rule: { id: 'abnormal-cloud-api-calls' },
+      dedupe: { groupKey: expect.any(String) },
+    });
     expect(run.stderr).toMatch(/Scanned 5 files/);
   });
 
@@ -125,6 +133,29 @@ describe('the local detector (npm start)', () => {
 
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('cannot read /nonexistent/logs');
+  });
+
+  it('shows each alert exactly as the e-mail subscriber receives it with --render email', async () => {
+    const run = await cli('--render', 'email', path.join(ROOT, 'samples', 'gcp'));
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Subject: \[HIGH\] Abnormal Cloud API Calls: GCP /m);
+    expect(run.stderr).toMatch(/Scanned 1 file/);
+  });
+
+  it('shows the Slack payload as JSON with --render slack', async () => {
+    const run = await cli('--render', 'slack', path.join(ROOT, 'samples', 'azure'));
+
+    const payloads = run.stdout.split(/\n(?=\{)/).map((text) => JSON.parse(text) as { blocks: unknown[] });
+    expect(payloads.length).toBeGreaterThan(0);
+    for (const payload of payloads) expect(payload.blocks.length).toBeGreaterThan(0);
+  });
+
+  it('refuses an unknown render channel', async () => {
+    const run = await cli('--render', 'pager');
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--render must be one of email, slack, sns');
   });
 
   it('refuses an unknown output format', async () => {

@@ -255,8 +255,8 @@ describe('detect with Kinesis batches', () => {
     expect(kept[1].raw).toEqual({ encoding: 'utf8', data: notJson.toString() });
     expect(Buffer.from(kept[2].raw.data, 'base64')).toEqual(badGzip);
     expect(harness.s3.mock.calls[0]?.[0]).toMatchObject({
+      Bucket: 'dead-letters',
       Key: expect.stringMatching(/^dead-letter\/2026\/11\/28\/kinesis\/.+\.json$/),
-      ServerSideEncryption: 'AES256',
     });
     expect(JSON.stringify(harness.logger.warn.mock.calls)).not.toContain('SECRET-MARKER');
   });

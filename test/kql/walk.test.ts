@@ -60,20 +60,25 @@ describe('walkKql', () => {
   });
 
   it('tells each node its parent, depth, negation and nested path', () => {
-    const contexts = new Map<string, Omit<KqlWalkContext, 'parent'> & { parent: string | null }>();
+    const seen: Array<[string, Omit<KqlWalkContext, 'parent'> & { parent: string | null }]> = [];
 
     walkKql(parseKql('not (a:1 and p:{ q:{ not b:2 } })'), (node, context) => {
-      contexts.set(label(node), {
-        ...context,
-        parent: context.parent === null ? null : label(context.parent),
-      });
+      seen.push([
+        label(node),
+        { ...context, parent: context.parent === null ? null : label(context.parent) },
+      ]);
       return undefined;
     });
 
-    expect(contexts.get('not')).toEqual({ parent: null, depth: 0, negated: false, nestedPath: null });
-    expect(contexts.get('a=1')).toEqual({ parent: 'and', depth: 2, negated: true, nestedPath: null });
-    expect(contexts.get('q{}')).toEqual({ parent: 'p{}', depth: 3, negated: true, nestedPath: 'p' });
-    expect(contexts.get('b=2')).toEqual({ parent: 'not', depth: 5, negated: false, nestedPath: 'p.q' });
+    expect(seen).toEqual([
+      ['not', { parent: null, depth: 0, negated: false, nestedPath: null }],
+      ['and', { parent: 'not', depth: 1, negated: true, nestedPath: null }],
+      ['a=1', { parent: 'and', depth: 2, negated: true, nestedPath: null }],
+      ['p{}', { parent: 'and', depth: 2, negated: true, nestedPath: null }],
+      ['q{}', { parent: 'p{}', depth: 3, negated: true, nestedPath: 'p' }],
+      ['not', { parent: 'q{}', depth: 4, negated: true, nestedPath: 'p.q' }],
+      ['b=2', { parent: 'not', depth: 5, negated: false, nestedPath: 'p.q' }],
+    ]);
   });
 });
 
@@ -109,7 +114,7 @@ describe('fieldLiterals', () => {
       { field: 'a', value: 'x', wildcard: false, negated: false, start: 2, end: 3 },
       { field: 'b', value: 'y*', wildcard: true, negated: true, start: 15, end: 17 },
       { field: 'c', value: '*', wildcard: false, negated: false, start: 27, end: 29 },
-      { field: 'p.q', value: '1', wildcard: false, negated: false, start: 40, end: 41 },
+      { field: 'p.q', value: '1', wildcard: false, negated: false, start: 41, end: 42 },
     ]);
   });
 

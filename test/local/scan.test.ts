@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -37,7 +37,10 @@ function locations(items: ScanItem[]): unknown[] {
 describe('scanFile', () => {
   it('reads JSON Lines line by line, reporting a bad line and going on', async () => {
     const file = path.join(dir, 'a.jsonl');
-    await writeFile(file, `${JSON.stringify(cloudTrail('1'))}\n\n{not json\n${JSON.stringify(cloudTrail('2'))}\n`);
+    await writeFile(
+      file,
+      `${JSON.stringify(cloudTrail('1'))}\n\n{not json\n${JSON.stringify(cloudTrail('2'))}\n`,
+    );
 
     const items = await scan(file);
 
@@ -50,7 +53,10 @@ describe('scanFile', () => {
 
   it('gives each record of a JSON document its 1-based position', async () => {
     const file = path.join(dir, 'ct.json');
-    await writeFile(file, JSON.stringify({ Records: [cloudTrail('1'), cloudTrail('2'), cloudTrail('3')] }, null, 2));
+    await writeFile(
+      file,
+      JSON.stringify({ Records: [cloudTrail('1'), cloudTrail('2'), cloudTrail('3')] }, null, 2),
+    );
 
     const items = await scan(file);
 
@@ -117,7 +123,11 @@ describe('listLogFiles', () => {
 
     const files = await listLogFiles([dir]);
 
-    expect(files).toEqual([path.join(dir, 'a.json'), path.join(dir, 'b', 'z.jsonl.gz'), path.join(dir, 'c.NDJSON')]);
+    expect(files).toEqual([
+      path.join(dir, 'a.json'),
+      path.join(dir, 'b', 'z.jsonl.gz'),
+      path.join(dir, 'c.NDJSON'),
+    ]);
   });
 
   it('throws a PathError naming a path that does not exist', async () => {

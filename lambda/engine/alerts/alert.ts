@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EcsEvent, EcsTarget, NormalizedEvent, Provenance, RecordLocation } from '../ecs';
+import type { RunbookPhase } from '../rules/schema';
+import { RUNBOOK_PHASES } from '../rules/schema';
 import { type FilledCommand, fillCommand } from './commands';
 import { consoleLink } from './console-link';
 import { stringAt, valueAt } from './fields';
@@ -17,13 +19,11 @@ export interface AlertRule {
   readonly suppression: { readonly group_by: readonly string[]; readonly windowMs: number };
 }
 
-export const RUNBOOK_PHASES = ['triage', 'containment', 'remediation', 'post_incident_review'] as const;
-export type RunbookPhase = (typeof RUNBOOK_PHASES)[number];
-
 /** A runbook step as the rule file writes it; `when` is the compiled KQL of a command's condition. */
 export interface RunbookStepSource {
   readonly id: string;
   readonly text: string;
+  readonly details?: string;
   readonly commands?: readonly {
     readonly cloud: string;
     readonly command: string;
@@ -34,6 +34,7 @@ export interface RunbookStepSource {
 export interface RunbookStep {
   readonly id: string;
   readonly text: string;
+  readonly details?: string;
   readonly commands: readonly FilledCommand[];
 }
 
@@ -189,6 +190,7 @@ function fillRunbook(rule: AlertRule, doc: EcsEvent): Record<RunbookPhase, Runbo
     filled[phase] = (rule.runbook[phase] ?? []).map((step) => ({
       id: step.id,
       text: step.text,
+      ...(step.details === undefined ? {} : { details: step.details }),
       commands: (step.commands ?? [])
         .filter((command) => command.cloud === doc.cloud.provider && (command.when?.(doc) ?? true))
         .map((command) => ({ cloud: command.cloud, ...fillCommand(command.command, doc) })),

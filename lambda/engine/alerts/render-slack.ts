@@ -1,5 +1,6 @@
-import type { Alert, RunbookPhase, RunbookStep } from './alert';
-import { RUNBOOK_PHASES } from './alert';
+import type { RunbookPhase } from '../rules/schema';
+import { RUNBOOK_PHASES } from '../rules/schema';
+import type { Alert, RunbookStep } from './alert';
 import type { AlertDigest } from './publisher';
 
 /*

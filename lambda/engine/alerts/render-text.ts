@@ -1,6 +1,7 @@
 import type { RecordLocation } from '../ecs';
-import type { Alert, RunbookPhase } from './alert';
-import { RUNBOOK_PHASES } from './alert';
+import type { RunbookPhase } from '../rules/schema';
+import { RUNBOOK_PHASES } from '../rules/schema';
+import type { Alert } from './alert';
 
 const PHASE_TITLES: Record<RunbookPhase, string> = {
   triage: 'Triage',

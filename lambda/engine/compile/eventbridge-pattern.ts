@@ -96,7 +96,10 @@ const FALSE: Dnf = [];
 /**
  * Compiles a rule's AST to the event pattern of its CloudTrail EventBridge rule.
  */
-export function compileEventPattern(ast: KqlNode, options: CompileEventPatternOptions = {}): CompiledEventPattern {
+export function compileEventPattern(
+  ast: KqlNode,
+  options: CompileEventPatternOptions = {},
+): CompiledEventPattern {
   const maxLength = options.maxLength ?? EVENT_PATTERN_MAX_LENGTH;
   const widened: string[] = [];
   const widen = (reason: string): Dnf => {
@@ -118,7 +121,9 @@ export function compileEventPattern(ast: KqlNode, options: CompileEventPatternOp
   }
   while (patternLength(pattern) > maxLength) {
     const [term] = dnf as [Term];
-    const largest = [...term.entries()].sort((a, b) => JSON.stringify(b[1]).length - JSON.stringify(a[1]).length)[0];
+    const largest = [...term.entries()].sort(
+      (a, b) => JSON.stringify(b[1]).length - JSON.stringify(a[1]).length,
+    )[0];
     if (largest === undefined) break;
     widen(`longer than ${maxLength} characters: dropped the filter on ${largest[0]}`);
     const rest = new Map(term);
@@ -181,7 +186,8 @@ function compileWildcard(field: string, value: KqlWildcardPattern, widen: (reaso
   const first = value.parts[0] ?? '';
   const last = value.parts[value.parts.length - 1] ?? '';
   const anchor = first !== '' ? 'prefix' : last !== '' ? 'suffix' : undefined;
-  if (anchor === undefined) return widen(`${field}:${value.value} (wildcard without a fixed prefix or suffix)`);
+  if (anchor === undefined)
+    return widen(`${field}:${value.value} (wildcard without a fixed prefix or suffix)`);
   const fixed = anchor === 'prefix' ? first : last;
   const paths = verbatimPaths(field, fixed, anchor);
   if (paths === undefined) return widen(`${field}:${value.value} (the catalog renames this field's values)`);
@@ -210,7 +216,8 @@ function verbatimPaths(field: string, fixed: string, anchor: 'prefix' | 'suffix'
 function fromRawMatches(matches: readonly RawMatch[], widen: (reason: string) => Dnf): Dnf {
   let result: Dnf = FALSE;
   for (const match of matches) {
-    if (match.path === 'eventSource' && match.op === 'equals' && !AWS_EVENT_SOURCE.test(match.value)) continue;
+    if (match.path === 'eventSource' && match.op === 'equals' && !AWS_EVENT_SOURCE.test(match.value))
+      continue;
     const matcher = toMatcher(match);
     if (matcher === undefined) return widen(`${match.path} compared by ${match.op}`);
     result = or(result, [new Map([[match.path, [matcher]]])]);
@@ -284,7 +291,8 @@ function intersect(a: readonly EventMatcher[], b: readonly EventMatcher[]): read
 /** EventBridge's semantics of one filter on one string value. */
 function accepts(matcher: EventMatcher, value: string): boolean {
   if (typeof matcher === 'string') return matcher === value;
-  if ('equals-ignore-case' in matcher) return value.toLowerCase() === matcher['equals-ignore-case'].toLowerCase();
+  if ('equals-ignore-case' in matcher)
+    return value.toLowerCase() === matcher['equals-ignore-case'].toLowerCase();
   if ('prefix' in matcher) {
     const prefix = matcher.prefix;
     return typeof prefix === 'string'
@@ -329,7 +337,10 @@ function simplify(terms: readonly Term[]): Dnf {
   let current = [...terms];
   for (let changed = true; changed; ) {
     changed = false;
-    current = current.filter((term, i) => !current.some((other, j) => j !== i && subsumes(other, term) && (j < i || !subsumes(term, other))));
+    current = current.filter(
+      (term, i) =>
+        !current.some((other, j) => j !== i && subsumes(other, term) && (j < i || !subsumes(term, other))),
+    );
     outer: for (let i = 0; i < current.length; i += 1) {
       for (let j = i + 1; j < current.length; j += 1) {
         const merged = mergeOnOneKey(current[i] as Term, current[j] as Term);

@@ -79,6 +79,11 @@ for (const entry of catalog.aws.services) {
   claimId(entry.id);
   if (awsByEventSource.has(entry.eventSource))
     throw new CatalogError(entry.id, `duplicate ${entry.eventSource}`);
+  if (!AWS_EVENT_SOURCE_SHAPE.test(entry.eventSource))
+    throw new CatalogError(entry.id, 'eventSource is not a host name');
+  // A display name shaped like a host could also arrive raw and be passed through: keep them apart.
+  if (AWS_EVENT_SOURCE_SHAPE.test(entry.provider))
+    throw new CatalogError(entry.id, 'display name looks like an eventSource');
   awsByEventSource.set(entry.eventSource, entry);
 }
 claimId(AWS_INSIGHTS.id);
@@ -95,7 +100,7 @@ for (const entry of catalog.azure.namespaces) {
   const key = entry.namespace.toLowerCase();
   if (azureByLowerNamespace.has(key))
     throw new CatalogError(entry.id, `duplicate namespace ${entry.namespace}`);
-  if (!entry.namespace.includes('.') || entry.namespace.includes('/')) {
+  if (!AZURE_NAMESPACE_SHAPE.test(entry.namespace)) {
     throw new CatalogError(entry.id, `not a resource-provider namespace: ${entry.namespace}`);
   }
   const actions = new Map<string, string>();
@@ -213,6 +218,8 @@ export function catalogEntryIds(): ReadonlySet<string> {
  * The values a normalized field can take. A rule literal that is in neither `values` nor any of
  * `patterns` can never match real data, which is how the seed's vocabulary bug (Elastic emits
  * `iam.amazonaws.com`, the seed asks for `AWS IAM`) is caught in CI instead of in an incident.
+ * Patterns describe vendor-shaped values (`*.amazonaws.com`, `Publisher.Service`, `gcp.<label>`);
+ * pre-filter soundness does not rely on them (see `rawMatchesFor`).
  */
 export interface FieldDomain {
   values: ReadonlySet<string>;

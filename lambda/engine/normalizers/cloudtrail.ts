@@ -303,9 +303,7 @@ function userNameOf(identity: unknown): string | undefined {
     case 'FederatedUser':
       return (
         str(at(identity, ['sessionContext', 'sessionIssuer', 'userName'])) ??
-        (resource !== undefined && resource.length >= 2
-          ? resource[type === 'AssumedRole' ? 1 : resource.length - 1]
-          : undefined) ??
+        str(resource?.[type === 'AssumedRole' ? 1 : resource.length - 1]) ??
         userName
       );
     case 'Root':
@@ -315,7 +313,7 @@ function userNameOf(identity: unknown): string | undefined {
     default:
       return (
         userName ??
-        (resource !== undefined && resource.length >= 2 ? resource[resource.length - 1] : undefined)
+        (resource !== undefined && resource.length >= 2 ? str(resource[resource.length - 1]) : undefined)
       );
   }
 }
@@ -324,7 +322,7 @@ function userNameOf(identity: unknown): string | undefined {
 function sessionNameOf(identity: unknown): string | undefined {
   if (own(identity, 'type') !== 'AssumedRole') return undefined;
   const resource = arnResource(str(own(identity, 'arn')));
-  return resource !== undefined && resource.length >= 3 ? resource[resource.length - 1] : undefined;
+  return resource !== undefined && resource.length >= 3 ? str(resource[resource.length - 1]) : undefined;
 }
 
 function targetOf(

@@ -26,6 +26,7 @@ export interface CompiledTable {
   readonly copies: readonly { readonly ecsPath: readonly string[]; readonly rule: FieldRule }[];
 }
 
+/** Called once per normalizer at module load. */
 export function compileTable(rules: readonly FieldRule[]): CompiledTable {
   return {
     rules,

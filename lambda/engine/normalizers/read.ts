@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { JsonObject, JsonValue } from '../ecs';
 
-/** A plain-ish object read from JSON: anything that is an object and not an array. */
+/** An object read from JSON, indexed by string; read it with `own`/`at`, never directly. */
 export type RawObject = Record<string, unknown>;
 
+/** Arrays are excluded: no vendor record or nested object we read is an array where we expect an object. */
 export function isObject(value: unknown): value is RawObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
