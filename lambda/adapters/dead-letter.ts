@@ -2,10 +2,8 @@
  * Where records that cannot be decoded, parsed, normalized or evaluated are kept (DESIGN.md, "What
  * bad input gets"): one S3 object per record, holding its raw bytes, its location and the reason, so an
  * operator can see exactly what arrived and replay it once the cause is fixed.
- *
- * `@aws-sdk/client-s3` is not a dependency yet, so the S3 boundary is a `send` plus a command factory:
- * wire it as `new S3DeadLetterSink(new S3Client({}), { bucket, toCommand: (i) => new PutObjectCommand(i) })`.
  */
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 /** Where a bad record came from: enough to find it in its stream or event history. */
 export interface DeadLetterLocation {
@@ -35,21 +33,9 @@ export interface DeadLetterSink {
   write(record: DeadLetter): Promise<void>;
 }
 
-/** The `PutObject` fields this sink sets: a subset of `@aws-sdk/client-s3`'s `PutObjectCommandInput`. */
-export interface PutObjectInput {
-  Bucket: string;
-  Key: string;
-  Body: string;
-  ContentType: string;
-  ServerSideEncryption?: 'aws:kms';
-  SSEKMSKeyId?: string;
-}
-
-export interface S3DeadLetterSinkOptions<Command> {
+export interface S3DeadLetterSinkOptions {
   /** `DEAD_LETTER_BUCKET`. */
   readonly bucket: string;
-  /** Builds the client's command, e.g. `(input) => new PutObjectCommand(input)`. */
-  readonly toCommand: (input: PutObjectInput) => Command;
   /**
    * Ask for SSE-KMS with this key on every put. Without it no encryption header is sent, so the
    * bucket's default encryption applies (the stack's customer-managed key): sending `AES256` would
@@ -58,17 +44,17 @@ export interface S3DeadLetterSinkOptions<Command> {
   readonly kmsKeyId?: string;
 }
 
-/** The S3 dead-letter store, over any client with `send` (an `S3Client` in Lambda, a stub in tests). */
-export class S3DeadLetterSink<Command> implements DeadLetterSink {
+/** The S3 dead-letter store. Tests replace the client's `send`: S3 has no local implementation here. */
+export class S3DeadLetterSink implements DeadLetterSink {
   constructor(
-    private readonly client: { send(command: Command): Promise<unknown> },
-    private readonly options: S3DeadLetterSinkOptions<Command>,
+    private readonly client: Pick<S3Client, 'send'>,
+    private readonly options: S3DeadLetterSinkOptions,
   ) {}
 
   async write(record: DeadLetter): Promise<void> {
-    const { bucket, kmsKeyId, toCommand } = this.options;
+    const { bucket, kmsKeyId } = this.options;
     await this.client.send(
-      toCommand({
+      new PutObjectCommand({
         Bucket: bucket,
         Key: deadLetterKey(record),
         Body: JSON.stringify(deadLetterBody(record)),

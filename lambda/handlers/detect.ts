@@ -7,9 +7,9 @@ import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { KinesisStreamBatchResponse } from 'aws-lambda';
-import type { PutObjectInput } from '../adapters/dead-letter';
 import { S3DeadLetterSink } from '../adapters/dead-letter';
 import { DynamoDbDetectionStore } from '../adapters/dynamodb-store';
 import { DynamoDbOutbox } from '../adapters/outbox';
@@ -25,23 +25,10 @@ const TOPIC_ARN = requireEnv('TOPIC_ARN');
 const DEAD_LETTER_BUCKET = requireEnv('DEAD_LETTER_BUCKET');
 const RULES_DIR = envOr('RULES_DIR', path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'rules'));
 
-/** The S3 boundary: just `send(PutObject input)` until `@aws-sdk/client-s3` is a dependency. */
-export interface DeadLetterS3 {
-  send(input: PutObjectInput): Promise<unknown>;
-}
-
-/**
- * Until `@aws-sdk/client-s3` is wired in, a dead-letter write fails, so a bad record is reported as
- * failed and retried rather than dropped.
- */
-const unwiredS3: DeadLetterS3 = {
-  send: () => Promise.reject(new Error('no S3 client is wired for DEAD_LETTER_BUCKET (@aws-sdk/client-s3)')),
-};
-
-export const clients: { dynamodb: DynamoDBClient; sns: SnsSender; s3: DeadLetterS3 } = {
+export const clients: { dynamodb: DynamoDBClient; sns: SnsSender; s3: Pick<S3Client, 'send'> } = {
   dynamodb: new DynamoDBClient({}),
   sns: new SNSClient({}),
-  s3: unwiredS3,
+  s3: new S3Client({}),
 };
 
 const logger = new Logger();
@@ -55,10 +42,7 @@ export async function handler(event: DetectEvent): Promise<KinesisStreamBatchRes
     outbox: new DynamoDbOutbox(clients.dynamodb, new SnsAlertPublisher(clients.sns, TOPIC_ARN), {
       tableName: TABLE_NAME,
     }),
-    deadLetters: new S3DeadLetterSink(clients.s3, {
-      bucket: DEAD_LETTER_BUCKET,
-      toCommand: (input) => input,
-    }),
+    deadLetters: new S3DeadLetterSink(clients.s3, { bucket: DEAD_LETTER_BUCKET }),
     logger,
     metrics,
   });

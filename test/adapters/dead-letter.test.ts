@@ -1,5 +1,6 @@
+import type { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
-import type { DeadLetter, PutObjectInput } from '../../lambda/adapters/dead-letter';
+import type { DeadLetter } from '../../lambda/adapters/dead-letter';
 import { deadLetterId, deadLetterKey, S3DeadLetterSink } from '../../lambda/adapters/dead-letter';
 
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:111122223333:stream/audit-logs';
@@ -15,28 +16,32 @@ function kinesisDeadLetter(overrides: Partial<DeadLetter> = {}): DeadLetter {
   };
 }
 
-/** The S3 client boundary: `send` receives what `toCommand` built; here the input itself. */
+/** The S3 client boundary: `send` receives the real `PutObjectCommand`; we read its input. */
 function stubS3() {
-  const send = vi.fn(async (_input: PutObjectInput) => ({}));
-  return { send };
+  const send = vi.fn(async (_command: PutObjectCommand) => ({}));
+  const input = (call = 0) => send.mock.calls[call]?.[0]?.input;
+  return { send, input } as { send: typeof send; input: typeof input } & Pick<
+    import('@aws-sdk/client-s3').S3Client,
+    'send'
+  >;
 }
 
 describe('S3DeadLetterSink', () => {
   it('puts the record under a dated key for its source and location, leaving encryption to the bucket key', async () => {
     const s3 = stubS3();
-    const sink = new S3DeadLetterSink(s3, { bucket: 'dead-letters', toCommand: (input) => input });
+    const sink = new S3DeadLetterSink(s3, { bucket: 'dead-letters' });
 
     await sink.write(kinesisDeadLetter());
 
     expect(s3.send).toHaveBeenCalledTimes(1);
-    const input = s3.send.mock.calls[0]?.[0];
+    const input = s3.input();
     expect(input).toMatchObject({
       Bucket: 'dead-letters',
       Key: 'dead-letter/2026/11/28/kinesis/audit-logs.shardId-000000000001.4959000000000001.json',
       ContentType: 'application/json',
     });
     expect(input).not.toHaveProperty('ServerSideEncryption');
-    expect(JSON.parse(input?.Body ?? '')).toEqual({
+    expect(JSON.parse(String(input?.Body ?? ''))).toEqual({
       source: 'kinesis',
       location: {
         streamArn: STREAM_ARN,
@@ -52,12 +57,12 @@ describe('S3DeadLetterSink', () => {
 
   it('keeps bytes that are not UTF-8 as base64, exactly', async () => {
     const s3 = stubS3();
-    const sink = new S3DeadLetterSink(s3, { bucket: 'dead-letters', toCommand: (input) => input });
+    const sink = new S3DeadLetterSink(s3, { bucket: 'dead-letters' });
     const raw = Buffer.from([0x1f, 0x8b, 0xff, 0x00, 0xfe]);
 
     await sink.write(kinesisDeadLetter({ raw }));
 
-    const body = JSON.parse(s3.send.mock.calls[0]?.[0]?.Body ?? '');
+    const body = JSON.parse(String(s3.input()?.Body ?? ''));
     expect(body.raw.encoding).toBe('base64');
     expect(Buffer.from(body.raw.data, 'base64')).toEqual(raw);
   });
@@ -67,36 +72,20 @@ describe('S3DeadLetterSink', () => {
     const sink = new S3DeadLetterSink(s3, {
       bucket: 'dead-letters',
       kmsKeyId: 'alias/detector',
-      toCommand: (input) => input,
     });
 
     await sink.write(kinesisDeadLetter());
 
-    expect(s3.send.mock.calls[0]?.[0]).toMatchObject({
+    expect(s3.input()).toMatchObject({
       ServerSideEncryption: 'aws:kms',
       SSEKMSKeyId: 'alias/detector',
     });
   });
 
-  it('hands the command factory the input and sends what it returns', async () => {
-    const send = vi.fn(async (_command: { kind: string; input: PutObjectInput }) => ({}));
-    const sink = new S3DeadLetterSink(
-      { send },
-      {
-        bucket: 'dead-letters',
-        toCommand: (input) => ({ kind: 'PutObject', input }),
-      },
-    );
-
-    await sink.write(kinesisDeadLetter());
-
-    expect(send.mock.calls[0]?.[0]).toMatchObject({ kind: 'PutObject', input: { Bucket: 'dead-letters' } });
-  });
-
   it('lets a failed put throw, so the caller retries the record instead of losing it', async () => {
     const sink = new S3DeadLetterSink(
       { send: async () => Promise.reject(new Error('AccessDenied')) },
-      { bucket: 'dead-letters', toCommand: (input) => input },
+      { bucket: 'dead-letters' },
     );
 
     await expect(sink.write(kinesisDeadLetter())).rejects.toThrow('AccessDenied');

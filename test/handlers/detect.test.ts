@@ -3,10 +3,10 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import type { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { PublishCommand } from '@aws-sdk/client-sns';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PutObjectInput } from '../../lambda/adapters/dead-letter';
 import { S3DeadLetterSink } from '../../lambda/adapters/dead-letter';
 import { DynamoDbDetectionStore } from '../../lambda/adapters/dynamodb-store';
 import { DynamoDbOutbox } from '../../lambda/adapters/outbox';
@@ -41,6 +41,13 @@ import {
   startLocalAws,
   uniqueName,
 } from '../support/local-aws';
+
+/** What the dead-letter sink puts; the test reads the command's input. */
+interface PutObjectInput {
+  Bucket: string;
+  Key: string;
+  Body: string;
+}
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RULES_DIR = path.join(ROOT, 'rules');
@@ -136,8 +143,11 @@ beforeEach(async () => {
         },
       ),
       deadLetters: new S3DeadLetterSink(
-        { send: s3 },
-        { bucket: 'dead-letters', toCommand: (input) => input },
+        { send: (command: PutObjectCommand) => s3(command.input as PutObjectInput) } as Pick<
+          S3Client,
+          'send'
+        >,
+        { bucket: 'dead-letters' },
       ),
       logger: logger as unknown as PipelineLogger,
       metrics: metrics as unknown as PipelineMetrics,

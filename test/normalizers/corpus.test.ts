@@ -1,34 +1,25 @@
 /**
  * The normalizers against real third-party events (`../shared/corpus`, read at run time, never
  * copied): every labelled line must decode and normalize, and the seed rule's verdict on the
- * normalized document must equal the label.
+ * normalized document (the shipped rule's compiled query) must equal the label.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { EcsEvent, NormalizedEvent } from '../../lambda/engine/ecs';
+import type { NormalizedEvent } from '../../lambda/engine/ecs';
 import {
   NormalizationError,
   normalize,
   recordsFromDocument,
   TIMESTAMP_PARSE_FAILURE_TAG,
 } from '../../lambda/engine/normalizers';
+import { loadRule } from '../../lambda/engine/rules';
+import { CORPUS_DIR as corpusDir, type Label, loadLabels } from '../support/corpus';
 
-const corpusDir = fileURLToPath(new URL('../../../shared/corpus/', import.meta.url));
-
-/**
- * The seed query, hand-written over the normalized document until the KQL compiler lands:
- * provider/action membership exactly as `seed/abnormal-cloud-api-calls.md` states it.
- */
-const SEED: ReadonlyMap<string, ReadonlySet<string>> = new Map([
-  ['AWS IAM', new Set(['DeleteAccessKey', 'UpdateAssumeRolePolicy', 'CreatePolicyVersion'])],
-  ['Microsoft.Authorization', new Set(['roleAssignments/write', 'elevateAccess'])],
-  ['gcp.iam', new Set(['google.iam.admin.v1.DeleteServiceAccountKey', 'SetIamPolicy'])],
-]);
-
-function seedMatches(doc: EcsEvent): boolean {
-  return SEED.get(doc.event.provider)?.has(doc.event.action) ?? false;
-}
+/** The shipped rule, whose query is the seed's, unchanged: the verdict comes from the real compiled KQL. */
+const rule = await loadRule(
+  fileURLToPath(new URL('../../rules/abnormal-cloud-api-calls.yaml', import.meta.url)),
+);
 
 /**
  * Lines that are not records we can turn into an API-call event, and why. Everything else must
@@ -48,56 +39,6 @@ const NOT_NORMALIZABLE: ReadonlyMap<string, { stage: 'decode' | 'normalize'; rea
     { stage: 'normalize', reason: /protoPayload\.methodName/ }, // fixture with the method removed
   ],
 ]);
-
-interface Label {
-  file: string;
-  line: number;
-  cloud: string;
-  api: string;
-  expectedMatch: boolean;
-  note: string;
-}
-
-/** RFC 4180 fields of one CSV line (the notes contain quoted commas). */
-function csvFields(line: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const char = line[i];
-    if (quoted) {
-      if (char === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (char === '"') quoted = false;
-      else field += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      fields.push(field);
-      field = '';
-    } else field += char;
-  }
-  fields.push(field);
-  return fields;
-}
-
-function loadLabels(): Label[] {
-  const [header, ...rows] = readFileSync(`${corpusDir}labels.csv`, 'utf8')
-    .split(/\r?\n/)
-    .filter((row) => row.length > 0);
-  expect(csvFields(header as string).slice(0, 5)).toEqual(['file', 'line', 'cloud', 'api', 'expected_match']);
-  return rows.map((row) => {
-    const [file, line, cloud, api, expected, , , note] = csvFields(row);
-    return {
-      file: file as string,
-      line: Number(line),
-      cloud: cloud as string,
-      api: api as string,
-      expectedMatch: expected === 'true',
-      note: note ?? '',
-    };
-  });
-}
 
 function lineOf(label: Label): string {
   const text = readFileSync(`${corpusDir}${label.file}`, 'utf8').split(/\r?\n/)[label.line - 1];
@@ -122,7 +63,7 @@ function evaluate(label: Label): Outcome {
     try {
       const normalized = normalize(item.source, item.record);
       outcome.normalized.push(normalized);
-      outcome.verdict ||= seedMatches(normalized.doc);
+      outcome.verdict ||= rule.predicate(normalized.doc);
     } catch (error) {
       if (!(error instanceof NormalizationError)) throw error;
       outcome.normalizeErrors.push(error);
