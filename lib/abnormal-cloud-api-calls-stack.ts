@@ -84,9 +84,6 @@ export class AbnormalCloudApiCallsStack extends Stack {
 
   constructor(scope: Construct, id: string, props: AbnormalCloudApiCallsStackProps) {
     super(scope, id, props);
-    // Server access logs are delivered under a bucket policy for the logging service (no ACLs), whatever
-    // the app's feature flags say.
-    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const enabledRules = props.rules.filter((rule) => rule.schedule.enabled);
     const selects = (source: Rule['sources'][number]): boolean =>
       enabledRules.some((rule) => rule.sources.includes(source));

@@ -37,10 +37,13 @@ export class DeadLetterBucket extends Construct {
     super(scope, id);
     const retention = props.retention ?? Duration.days(365);
     const accessLogRetention = props.accessLogRetention ?? Duration.days(365);
-    if (retention.toDays() < 1 || accessLogRetention.toDays() < 1) {
+    if (retention.toSeconds() < 86_400 || accessLogRetention.toSeconds() < 86_400) {
       throw new Error('DeadLetterBucketProps.retention and accessLogRetention must be at least one day');
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    // Access logs are delivered under a bucket policy for the logging service, never through ACLs,
+    // whatever the app's feature flags say.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
 
     // Server access logging can only deliver to a bucket encrypted with S3-managed keys (SSE-S3).
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {

@@ -79,7 +79,7 @@ export class IngestStream extends Construct {
     checkInteger('batchSize', batchSize, 1, 10_000);
     checkInteger('parallelizationFactor', parallelizationFactor, 1, 10);
     checkInteger('retryAttempts', retryAttempts, 0, 10_000);
-    if (retentionPeriod.toHours() < 24 || retentionPeriod.toHours() > 8760) {
+    if (retentionPeriod.toSeconds() < 86_400 || retentionPeriod.toSeconds() > 8760 * 3600) {
       throw new Error('IngestStreamProps.retentionPeriod must be between 24 hours and 365 days');
     }
     if (maxRecordAge.toSeconds() < 60 || maxRecordAge.toSeconds() > retentionPeriod.toSeconds()) {
