@@ -43,7 +43,8 @@ function matchesPattern(pattern: Record<string, Json>, event: Json): boolean {
       const values = Array.isArray(actual) ? actual : [actual];
       return values.some((value) => expected.some((filter) => filterAccepts(filter, value)));
     }
-    if (Array.isArray(actual)) return actual.some((element) => matchesPattern(expected as Record<string, Json>, element));
+    if (Array.isArray(actual))
+      return actual.some((element) => matchesPattern(expected as Record<string, Json>, element));
     return matchesPattern(expected as Record<string, Json>, actual);
   });
 }
@@ -53,7 +54,9 @@ function filterAccepts(filter: Json, value: Json): boolean {
   const [[operator, operand]] = Object.entries(filter as Record<string, Json>) as [[string, Json]];
   if (typeof value !== 'string') return false;
   const ignoreCase = typeof operand === 'object' && operand !== null;
-  const text = ignoreCase ? ((operand as Record<string, string>)['equals-ignore-case'] as string) : (operand as string);
+  const text = ignoreCase
+    ? ((operand as Record<string, string>)['equals-ignore-case'] as string)
+    : (operand as string);
   const subject = ignoreCase ? value.toLowerCase() : value;
   const wanted = ignoreCase ? text.toLowerCase() : text;
   switch (operator) {
@@ -127,7 +130,9 @@ function envelope(spec: CloudTrailSpec): Record<string, Json> {
       responseElements: null,
       eventID: 'evt-0001',
       eventType,
-      ...(insight ? { insightDetails: { state: 'Start', insightType: spec.insightType ?? 'ApiCallRateInsight' } } : {}),
+      ...(insight
+        ? { insightDetails: { state: 'Start', insightType: spec.insightType ?? 'ApiCallRateInsight' } }
+        : {}),
       recipientAccountId: '111122223333',
     },
   };
@@ -149,6 +154,12 @@ function predicateAccepts(ast: KqlNode, event: Json): boolean {
 
 const ast = (query: string): KqlNode => parseKql(query);
 
+/** The `$or` alternatives inside `detail`, or none. */
+function alternativesOf(pattern: EventBridgePattern | null): unknown[] {
+  const alternatives = pattern?.detail?.$or;
+  return Array.isArray(alternatives) ? alternatives : [];
+}
+
 describe('compileEventPattern', () => {
   it('compiles the seed rule to eventSource and eventName filters', async () => {
     const [rule] = await loadRules(path.resolve(import.meta.dirname, '../../rules'));
@@ -163,7 +174,11 @@ describe('compileEventPattern', () => {
         eventSource: ['iam.amazonaws.com'],
         $or: [
           { eventName: ['DeleteAccessKey', 'UpdateAssumeRolePolicy', 'CreatePolicyVersion'] },
-          { insightDetails: { insightType: ['DeleteAccessKey', 'UpdateAssumeRolePolicy', 'CreatePolicyVersion'] } },
+          {
+            insightDetails: {
+              insightType: ['DeleteAccessKey', 'UpdateAssumeRolePolicy', 'CreatePolicyVersion'],
+            },
+          },
         ],
       },
     });
@@ -187,10 +202,12 @@ describe('compileEventPattern', () => {
 
   it('keeps alternatives on different fields apart with $or', () => {
     const { pattern } = compileEventPattern(
-      ast('(event.provider:"AWS IAM" and event.action:CreateUser) or (event.provider:"AWS STS" and event.action:AssumeRole)'),
+      ast(
+        '(event.provider:"AWS IAM" and event.action:CreateUser) or (event.provider:"AWS STS" and event.action:AssumeRole)',
+      ),
     );
 
-    const alternatives = (pattern?.detail as { $or: unknown[] }).$or;
+    const alternatives = alternativesOf(pattern);
     expect(alternatives).toContainEqual({ eventSource: ['iam.amazonaws.com'], eventName: ['CreateUser'] });
     expect(alternatives).toContainEqual({ eventSource: ['sts.amazonaws.com'], eventName: ['AssumeRole'] });
     expect(pattern?.source).toEqual(['aws.iam', 'aws.sts']);
@@ -204,7 +221,7 @@ describe('compileEventPattern', () => {
     const { pattern, widened } = compileEventPattern(ast(query));
 
     expect(widened).toEqual([]);
-    expect((pattern?.detail as { $or: unknown[] }).$or).toContainEqual({ eventName: filters });
+    expect(alternativesOf(pattern)).toContainEqual({ eventName: filters });
   });
 
   it.each([
@@ -259,7 +276,7 @@ describe('compileEventPattern', () => {
       ast('event.action:(DeleteUser or CreateUser) and event.action:Delete*'),
     );
 
-    expect((pattern?.detail as { $or: unknown[] }).$or).toContainEqual({ eventName: ['DeleteUser'] });
+    expect(alternativesOf(pattern)).toContainEqual({ eventName: ['DeleteUser'] });
   });
 
   it('widens a pattern longer than the size quota until it fits', () => {
@@ -281,7 +298,9 @@ describe('compileEventPattern', () => {
   });
 
   it('accepts everything for the empty query', () => {
-    expect(compileEventPattern(buildAll()).pattern).toEqual({ 'detail-type': [{ suffix: 'via CloudTrail' }] });
+    expect(compileEventPattern(buildAll()).pattern).toEqual({
+      'detail-type': [{ suffix: 'via CloudTrail' }],
+    });
   });
 });
 
@@ -298,9 +317,17 @@ describe('parsePath', () => {
 describe('the compiled pattern against real events', () => {
   it.each<[string, CloudTrailSpec, boolean]>([
     ['DeleteAccessKey on IAM', { eventSource: 'iam.amazonaws.com', eventName: 'DeleteAccessKey' }, true],
-    ['a failed CreatePolicyVersion', { eventSource: 'iam.amazonaws.com', eventName: 'CreatePolicyVersion', errorCode: 'AccessDenied' }, true],
+    [
+      'a failed CreatePolicyVersion',
+      { eventSource: 'iam.amazonaws.com', eventName: 'CreatePolicyVersion', errorCode: 'AccessDenied' },
+      true,
+    ],
     ['CreateUser on IAM', { eventSource: 'iam.amazonaws.com', eventName: 'CreateUser' }, false],
-    ['DeleteAccessKey on another service', { eventSource: 'ec2.amazonaws.com', eventName: 'DeleteAccessKey' }, false],
+    [
+      'DeleteAccessKey on another service',
+      { eventSource: 'ec2.amazonaws.com', eventName: 'DeleteAccessKey' },
+      false,
+    ],
   ])('decides %s like the predicate', async (_name, spec, expected) => {
     const [rule] = await loadRules(path.resolve(import.meta.dirname, '../../rules'));
     const ruleAst = (rule as { ast: KqlNode }).ast;
@@ -324,7 +351,14 @@ const EVENT_SOURCES = [
   'signin.amazonaws.com',
   'unlisted-service.amazonaws.com',
 ];
-const EVENT_NAMES = ['DeleteAccessKey', 'CreatePolicyVersion', 'AssumeRole', 'ConsoleLogin', 'PutObject', 'Decrypt'];
+const EVENT_NAMES = [
+  'DeleteAccessKey',
+  'CreatePolicyVersion',
+  'AssumeRole',
+  'ConsoleLogin',
+  'PutObject',
+  'Decrypt',
+];
 const INSIGHT_TYPES = ['ApiCallRateInsight', 'ApiErrorRateInsight'];
 const USERS = ['alice', 'build-bot'];
 const REGIONS = ['us-east-1', 'eu-west-1'];
@@ -380,9 +414,15 @@ const leafArbitrary: fc.Arbitrary<KqlNode> = fc.constantFrom(...FIELDS).chain((f
   fc.oneof(
     { weight: 6, arbitrary: valueArbitrary(field).map((value) => buildIs(buildLiteral(field), value)) },
     { weight: 1, arbitrary: fc.constant(buildExists(buildLiteral(field))) },
-    { weight: 1, arbitrary: fc.constantFrom(...(VALUES[field] as string[])).map((v) => buildIs(null, buildLiteral(v))) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(...(VALUES[field] as string[])).map((v) => buildIs(null, buildLiteral(v))),
+    },
     { weight: 1, arbitrary: fc.constant(buildRange(buildLiteral(field), 'gte', 'm', false)) },
-    { weight: 1, arbitrary: fc.constant(buildIs(buildWildcard(['event.', '']), buildLiteral('AssumeRole'))) },
+    {
+      weight: 1,
+      arbitrary: fc.constant(buildIs(buildWildcard(['event.', '']), buildLiteral('AssumeRole'))),
+    },
   ),
 );
 
@@ -411,7 +451,7 @@ describe('compileEventPattern soundness', () => {
     );
   });
 
-  it('accepts every event when the query is built from that event\'s own values (not vacuous)', () => {
+  it("accepts every event when the query is built from that event's own values (not vacuous)", () => {
     const fields = ['event.provider', 'event.action', 'event.outcome', 'cloud.region', 'user.name'];
     fc.assert(
       fc.property(
@@ -422,20 +462,29 @@ describe('compileEventPattern soundness', () => {
         (spec, chosen, disjoin, cut) => {
           const event = envelope(spec);
           const [decoded] = [...recordsFromDocument(event)];
-          if (decoded === undefined || 'error' in decoded) throw new Error('the generated event does not decode');
-          const doc = normalize(decoded.source, decoded.record).doc as Record<string, Record<string, unknown>>;
-          const valueOf = (field: string): string => {
+          if (decoded === undefined || 'error' in decoded)
+            throw new Error('the generated event does not decode');
+          const doc = normalize(decoded.source, decoded.record).doc as Record<
+            string,
+            Record<string, unknown>
+          >;
+          const fieldValue = (field: string): string => {
             const [group, name] = field.split('.') as [string, string];
             return String(doc[group]?.[name]);
           };
           const conditions = chosen.map((field) => {
-            const value = valueOf(field);
+            const value = fieldValue(field);
             return field === 'event.action' && cut > 0 && cut < value.length
               ? buildIs(buildLiteral(field), buildWildcard([value.slice(0, cut), '']))
               : buildIs(buildLiteral(field), buildLiteral(value, true));
           });
           const decoy = buildIs(buildLiteral('event.action'), buildLiteral('NoSuchAction', true));
-          const query = conditions.length === 1 ? (conditions[0] as KqlNode) : disjoin ? buildOr([...conditions, decoy]) : buildAnd(conditions);
+          const query =
+            conditions.length === 1
+              ? (conditions[0] as KqlNode)
+              : disjoin
+                ? buildOr([...conditions, decoy])
+                : buildAnd(conditions);
 
           const { pattern } = compileEventPattern(query);
 
@@ -452,8 +501,14 @@ describe('compileEventPattern soundness', () => {
 
     const { pattern } = compileEventPattern(query);
 
-    expect(accepts(pattern, envelope({ eventSource: 'iam.amazonaws.com', eventName: 'DeleteAccessKey' }))).toBe(true);
-    expect(accepts(pattern, envelope({ eventSource: 's3.amazonaws.com', eventName: 'DeleteAccessKey' }))).toBe(false);
-    expect(accepts(pattern, envelope({ eventSource: 'iam.amazonaws.com', eventName: 'CreateUser' }))).toBe(false);
+    expect(
+      accepts(pattern, envelope({ eventSource: 'iam.amazonaws.com', eventName: 'DeleteAccessKey' })),
+    ).toBe(true);
+    expect(
+      accepts(pattern, envelope({ eventSource: 's3.amazonaws.com', eventName: 'DeleteAccessKey' })),
+    ).toBe(false);
+    expect(accepts(pattern, envelope({ eventSource: 'iam.amazonaws.com', eventName: 'CreateUser' }))).toBe(
+      false,
+    );
   });
 });

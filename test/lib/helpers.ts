@@ -3,7 +3,7 @@
  * construct in, and walkers over synthesized templates.
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import type { Rule } from '../../lambda/engine/rules';
 import { loadRules, parseRule } from '../../lambda/engine/rules';
 import { RULES_DIRECTORY } from '../../lib/project';
@@ -40,9 +40,17 @@ export function makeRule(options: {
   return parseRule(text, `${options.id}.yaml`);
 }
 
+/**
+ * An app for assertions. The CDK's built-in CloudFormation validation is off here (it costs seconds per
+ * file); the security-gate test runs it with everything else.
+ */
+export function testApp(context: Record<string, unknown> = {}): App {
+  return new App({ builtinCloudFormationValidation: false, context });
+}
+
 /** An empty stack in a fixed environment, for one construct. */
 export function testStack(region = 'us-east-1'): Stack {
-  return new Stack(new App(), 'Test', { env: { account: ACCOUNT, region } });
+  return new Stack(testApp(), 'Test', { env: { account: ACCOUNT, region } });
 }
 
 export interface PolicyStatementJson {
@@ -55,9 +63,14 @@ export interface PolicyStatementJson {
 }
 
 /** Every statement of every identity policy (inline, managed, role-embedded) in the template. */
-export function identityStatements(template: Template): Array<{ logicalId: string; statement: PolicyStatementJson }> {
+export function identityStatements(
+  template: Template,
+): Array<{ logicalId: string; statement: PolicyStatementJson }> {
   const out: Array<{ logicalId: string; statement: PolicyStatementJson }> = [];
-  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  const resources = template.toJSON().Resources as Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown> }
+  >;
   for (const [logicalId, resource] of Object.entries(resources)) {
     const properties = resource.Properties ?? {};
     const documents: unknown[] = [];

@@ -56,13 +56,23 @@ export type KqlPredicate = (doc: unknown) => boolean;
 export function compileKql(queryOrAst: string | KqlNode): KqlPredicate {
   const ast = typeof queryOrAst === 'string' ? parseKql(queryOrAst) : queryOrAst;
   if (ast !== null && typeof ast === 'object' && ast.type === 'all') return () => true;
-  const predicate = compileNode(ast);
-  return (doc) => {
+  const general = compileNode(ast);
+  const exact: KqlPredicate = (doc) => {
     try {
-      return predicate(doc);
+      return general(doc);
     } catch {
       // Only exotic documents get here (throwing getters, revoked proxies): treat them as not matching.
       return false;
+    }
+  };
+  const fast = compileFastPath(ast, general);
+  if (fast === undefined) return exact;
+  return (doc) => {
+    try {
+      return fast(doc);
+    } catch {
+      // The fast path reads in another order than the general one; let the general one decide.
+      return exact(doc);
     }
   };
 }
@@ -598,4 +608,253 @@ function allOf(predicates: readonly Predicate[]): Predicate {
         return true;
       };
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The fast path
+
+/**
+ * Normalized events are plain nested objects: no arrays on the way to `event.provider`, no dotted keys, no
+ * inherited properties. The fast path bets on that shape and is compiled to straight-line code, while the
+ * closures above stay the exact evaluator it falls back to:
+ * - each field path gets a reader generated with its property names written out (`root["event"]`), so V8
+ *   sees named loads with their own inline caches instead of loads by a variable key shared by every path;
+ *   the reader gives up (`COMPLEX`) on arrays, object leaves and any dotted-key alternative
+ *   (`root["event.provider"]`), and the whole event then goes to the general evaluator;
+ * - reads are plain property loads; "only own properties count" is checked by a second generated function
+ *   only for a value that passes a comparison, which is the only time it can change the outcome (a value
+ *   that fails a test contributes nothing, inherited or not, and a test's `not` sees the exact result);
+ * - each field is read at most once per event, and only when the query needs it (short-circuit order);
+ * - `or` over literals of one field becomes `===` comparisons (a `Set` probe past a few values).
+ * Property names and values reach the generated source only as `JSON.stringify` literals, never as code.
+ * Where code generation is unavailable (`--disallow-code-generation-from-strings`), or for queries the
+ * fast path does not cover, the general evaluator runs alone.
+ */
+function compileFastPath(ast: KqlNode, general: Predicate): Predicate | undefined {
+  const builder = new FastPathBuilder();
+  let expression: string;
+  try {
+    expression = builder.expression(ast, 0);
+  } catch (error) {
+    if (error instanceof FastPathTooLarge) return undefined;
+    throw error;
+  }
+  if (builder.paths.length === 0) return undefined;
+  const fields = builder.paths.map((_, i) => i);
+  const declarations = [
+    ...builder.paths.map((segments, i) => `const r${i} = ${readerSource(segments)};`),
+    ...builder.paths.map((segments, i) => `const o${i} = ${ownSource(segments)};`),
+    ...builder.constants.map((_, i) => `const c${i} = constants[${i}];`),
+  ];
+  const body = [
+    "'use strict';",
+    ...declarations,
+    'return function kqlFastPath(root) {',
+    `  let ${fields.map((i) => `s${i} = UNREAD`).join(', ')};`,
+    `  const result = ${expression};`,
+    `  if (${fields.map((i) => `s${i} === COMPLEX`).join(' || ')}) return general(root);`,
+    '  return result;',
+    '};',
+  ].join('\n');
+  try {
+    const factory = new Function(
+      'hasOwn',
+      'isArray',
+      'COMPLEX',
+      'UNREAD',
+      'keywordOf',
+      'constants',
+      'general',
+      body,
+    );
+    return factory(
+      hasOwn,
+      Array.isArray,
+      COMPLEX,
+      UNREAD,
+      keywordOf,
+      builder.constants,
+      general,
+    ) as Predicate;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a reader returns when the event is not plain enough for the fast path. */
+const COMPLEX = Symbol('kql.complex');
+/** A field not read yet in this evaluation. */
+const UNREAD = Symbol('kql.unread');
+/** Beyond these the general evaluator alone is used: generated code would be large for little gain. */
+const MAX_FAST_PATH_NODES = 2_000;
+const MAX_FAST_PATH_DEPTH = 200;
+/** A path of n segments probes n(n-1)/2 dotted keys; longer paths use the general resolver. */
+const MAX_FAST_PATH_SEGMENTS = 8;
+/** Up to this many literals of one field are compared with `===`; more use a `Set`. */
+const MAX_INLINE_LITERALS = 8;
+
+class FastPathTooLarge extends Error {}
+
+class FastPathBuilder {
+  readonly paths: string[][] = [];
+  readonly constants: unknown[] = [];
+  private readonly fieldIndex = new Map<string, number>();
+  private nodes = 0;
+
+  /** A JavaScript expression that evaluates `node` against `root`, reading fields through `s<i>`. */
+  expression(node: KqlNode, depth: number): string {
+    this.nodes += 1;
+    if (this.nodes > MAX_FAST_PATH_NODES || depth > MAX_FAST_PATH_DEPTH) throw new FastPathTooLarge();
+    switch (node.type) {
+      case 'all':
+        return 'true';
+      case 'not':
+        return `!(${this.expression(node.child, depth + 1)})`;
+      case 'and':
+        return `(${node.children.map((child) => this.expression(child, depth + 1)).join(' && ')})`;
+      case 'or':
+        return this.or(node, depth);
+      case 'is':
+        return this.is(node);
+      case 'exists': {
+        if (isLoneWildcard(node.field)) return 'true';
+        const field = this.field(node.field);
+        if (field === undefined) return this.general(node);
+        return `(${this.constant(isKeywordValue)}(${this.read(field)}) && o${field}(root))`;
+      }
+      case 'range': {
+        const field = this.field(node.field);
+        if (field === undefined) return this.general(node);
+        const compare = this.constant(compileComparison(node.operator, node.value));
+        return `(${compare}(${this.read(field)}) && o${field}(root))`;
+      }
+      default:
+        return this.general(node);
+    }
+  }
+
+  private or(node: KqlOrNode, depth: number): string {
+    // Literals of one field are tested together, where the first of them stood (`or` commutes).
+    const literals = new Map<number, string[]>();
+    const parts: (string | number)[] = [];
+    for (const child of node.children) {
+      const field =
+        child.type === 'is' && child.value.kind === 'literal' ? this.field(child.field) : undefined;
+      if (field === undefined || child.type !== 'is' || child.value.kind !== 'literal') {
+        parts.push(this.expression(child, depth + 1));
+        continue;
+      }
+      this.nodes += 1;
+      const list = literals.get(field);
+      if (list === undefined) {
+        literals.set(field, [child.value.value]);
+        parts.push(field);
+      } else if (!list.includes(child.value.value)) list.push(child.value.value);
+    }
+    const resolved = parts.map((part) =>
+      typeof part === 'number' ? this.oneOf(part, literals.get(part) ?? []) : part,
+    );
+    return `(${resolved.join(' || ')})`;
+  }
+
+  private is(node: KqlIsNode): string {
+    const field = this.field(node.field);
+    if (field === undefined) return this.general(node);
+    if (node.value.kind === 'literal') return this.oneOf(field, [node.value.value]);
+    const test = this.constant(keywordVisit(compileWildcard(node.value.parts)));
+    return `(${test}(${this.read(field)}) && o${field}(root))`;
+  }
+
+  /** The field's keyword is one of `values`: `===` on strings, the keyword form for other scalars. */
+  private oneOf(field: number, values: readonly string[]): string {
+    const s = `s${field}`;
+    const set = this.constant(new Set(values));
+    const strings =
+      values.length <= MAX_INLINE_LITERALS
+        ? values.map((value) => `${s} === ${JSON.stringify(value)}`).join(' || ')
+        : `${set}.has(${s})`;
+    return `((typeof ${this.read(field)} === 'string' ? ${strings} : ${set}.has(keywordOf(${s}))) && o${field}(root))`;
+  }
+
+  private read(field: number): string {
+    return `(s${field} === UNREAD ? (s${field} = r${field}(root)) : s${field})`;
+  }
+
+  /** The index of a literal field path the fast path can read, or undefined. */
+  private field(pattern: KqlPattern | null): number | undefined {
+    if (pattern === null || pattern.kind !== 'literal') return undefined;
+    const path = pattern.value;
+    let index = this.fieldIndex.get(path);
+    if (index === undefined) {
+      const segments = path.split('.');
+      if (segments.length > MAX_FAST_PATH_SEGMENTS) return undefined;
+      index = this.paths.length;
+      this.paths.push(segments);
+      this.fieldIndex.set(path, index);
+    }
+    return index;
+  }
+
+  /** A node the fast path does not specialize: the general evaluator's closure for it, called in place. */
+  private general(node: KqlNode): string {
+    return `${this.constant(compileNode(node))}(root)`;
+  }
+
+  private constant(value: unknown): string {
+    this.constants.push(value);
+    return `c${this.constants.length - 1}`;
+  }
+}
+
+function isKeywordValue(value: unknown): boolean {
+  return keywordOf(value) !== undefined;
+}
+
+/**
+ * A reader for one path: the single value found by following own-or-inherited properties, `undefined`
+ * when there is none, or `COMPLEX` when the general resolver must decide (an array on the way or at the
+ * end, an object at the end, or a dotted key that could hold the rest of the path at any object on the way).
+ */
+function readerSource(segments: readonly string[]): string {
+  const lines = [
+    'function (root) {',
+    "  if (typeof root !== 'object' || root === null) return undefined;",
+    '  if (isArray(root)) return COMPLEX;',
+  ];
+  let current = 'root';
+  for (let i = 0; i < segments.length; i++) {
+    const dotted: string[] = [];
+    for (let j = i + 1; j < segments.length; j++) dotted.push(segments.slice(i, j + 1).join('.'));
+    if (dotted.length > 0) {
+      const probes = dotted.map((key) => `${current}[${JSON.stringify(key)}] !== undefined`).join(' || ');
+      lines.push(`  if (${probes}) return COMPLEX;`);
+    }
+    const next = `v${i}`;
+    lines.push(`  const ${next} = ${current}[${JSON.stringify(segments[i])}];`);
+    if (i === segments.length - 1) {
+      lines.push(`  return typeof ${next} === 'object' && ${next} !== null ? COMPLEX : ${next};`);
+    } else {
+      lines.push(`  if (typeof ${next} !== 'object' || ${next} === null) return undefined;`);
+      lines.push(`  if (isArray(${next})) return COMPLEX;`);
+    }
+    current = next;
+  }
+  lines.push('}');
+  return lines.join('\n');
+}
+
+/** Whether every step of the path the reader followed is an own property (called only on a match). */
+function ownSource(segments: readonly string[]): string {
+  const lines = ['function (root) {'];
+  let current = 'root';
+  for (let i = 0; i < segments.length; i++) {
+    const key = JSON.stringify(segments[i]);
+    lines.push(`  if (!hasOwn.call(${current}, ${key})) return false;`);
+    if (i < segments.length - 1) {
+      lines.push(`  const v${i} = ${current}[${key}];`);
+      current = `v${i}`;
+    }
+  }
+  lines.push('  return true;', '}');
+  return lines.join('\n');
 }

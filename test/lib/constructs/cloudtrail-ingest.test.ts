@@ -97,7 +97,11 @@ describe('CloudTrailIngest', () => {
   });
 
   it('creates no rule for a query no CloudTrail event can satisfy', () => {
-    const never = makeRule({ id: 'never', query: 'event.provider:"iam.amazonaws.com"', index: ['aws-cloudtrail-*'] });
+    const never = makeRule({
+      id: 'never',
+      query: 'event.provider:"iam.amazonaws.com"',
+      index: ['aws-cloudtrail-*'],
+    });
 
     build([never]).template.resourceCountIs('AWS::Events::Rule', 0);
   });

@@ -29,7 +29,10 @@ describe('DataKey', () => {
             Condition: {
               ArnLike: {
                 'kms:EncryptionContext:aws:logs:arn': {
-                  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:eu-west-1:111122223333:log-group:*']],
+                  'Fn::Join': [
+                    '',
+                    ['arn:', { Ref: 'AWS::Partition' }, ':logs:eu-west-1:111122223333:log-group:*'],
+                  ],
                 },
               },
             },

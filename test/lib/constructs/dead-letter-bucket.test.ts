@@ -8,7 +8,9 @@ import { testStack } from '../helpers';
 describe('DeadLetterBucket', () => {
   const build = (): { template: Template; construct: DeadLetterBucket } => {
     const stack = testStack();
-    const construct = new DeadLetterBucket(stack, 'DeadLetters', { encryptionKey: new kms.Key(stack, 'Key') });
+    const construct = new DeadLetterBucket(stack, 'DeadLetters', {
+      encryptionKey: new kms.Key(stack, 'Key'),
+    });
     return { template: Template.fromStack(stack), construct };
   };
 
@@ -33,7 +35,9 @@ describe('DeadLetterBucket', () => {
         RestrictPublicBuckets: true,
       },
       LoggingConfiguration: {
-        DestinationBucketName: { Ref: stack.getLogicalId(construct.accessLogsBucket.node.defaultChild as never) },
+        DestinationBucketName: {
+          Ref: stack.getLogicalId(construct.accessLogsBucket.node.defaultChild as never),
+        },
         LogFilePrefix: 'dead-letter/',
       },
     });
@@ -46,7 +50,11 @@ describe('DeadLetterBucket', () => {
       LoggingConfiguration: Match.anyValue(),
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
-          Match.objectLike({ ExpirationInDays: 365, NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' }),
+          Match.objectLike({
+            ExpirationInDays: 365,
+            NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+            Status: 'Enabled',
+          }),
         ]),
       },
     });
@@ -71,7 +79,9 @@ describe('DeadLetterBucket', () => {
     const { template } = build();
 
     template.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       VersioningConfiguration: { Status: 'Enabled' },
     });
   });
@@ -80,7 +90,11 @@ describe('DeadLetterBucket', () => {
     const stack = testStack();
 
     expect(
-      () => new DeadLetterBucket(stack, 'Bad', { encryptionKey: new kms.Key(stack, 'K'), retention: Duration.hours(1) }),
+      () =>
+        new DeadLetterBucket(stack, 'Bad', {
+          encryptionKey: new kms.Key(stack, 'K'),
+          retention: Duration.hours(1),
+        }),
     ).toThrow(/retention/);
   });
 });

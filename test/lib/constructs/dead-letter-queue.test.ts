@@ -34,28 +34,48 @@ describe('DeadLetterQueue', () => {
     queue.allowEventBridgeRules();
 
     const [key] = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'));
-    const statements = (key?.Properties.KeyPolicy.Statement as Array<{ Sid?: string; Condition?: unknown }>).filter(
+    const allStatements = (key?.Properties.KeyPolicy.Statement ?? []) as Array<{
+      Sid?: string;
+      Condition?: unknown;
+    }>;
+    const statements = allStatements.filter(
       (statement) => statement.Sid === 'AllowEventBridgeRulesOfThisAccount',
     );
     expect(statements).toHaveLength(1);
     expect(statements[0]?.Condition).toEqual({
       StringEquals: { 'aws:SourceAccount': '111122223333' },
-      ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:us-east-1:111122223333:rule/*']] } },
+      ArnLike: {
+        'aws:SourceArn': {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:us-east-1:111122223333:rule/*']],
+        },
+      },
     });
   });
 
   it('grants a sender SendMessage on the queue and the two KMS actions on its key', () => {
     const stack = testStack();
     const queue = new DeadLetterQueue(stack, 'Dlq', { encryptionKey: new kms.Key(stack, 'Key') });
-    const role = new iam.Role(stack, 'Sender', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const role = new iam.Role(stack, 'Sender', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
 
     queue.grantSend(role);
 
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: [
-          { Sid: 'SendToDeadLetterQueue', Action: 'sqs:SendMessage', Effect: 'Allow', Resource: Match.anyValue() },
-          { Sid: 'EncryptDeadLetters', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Effect: 'Allow', Resource: Match.anyValue() },
+          {
+            Sid: 'SendToDeadLetterQueue',
+            Action: 'sqs:SendMessage',
+            Effect: 'Allow',
+            Resource: Match.anyValue(),
+          },
+          {
+            Sid: 'EncryptDeadLetters',
+            Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+            Effect: 'Allow',
+            Resource: Match.anyValue(),
+          },
         ],
       },
     });
@@ -65,7 +85,11 @@ describe('DeadLetterQueue', () => {
     const stack = testStack();
 
     expect(
-      () => new DeadLetterQueue(stack, 'Dlq', { encryptionKey: new kms.Key(stack, 'Key'), retentionPeriod: Duration.days(15) }),
+      () =>
+        new DeadLetterQueue(stack, 'Dlq', {
+          encryptionKey: new kms.Key(stack, 'Key'),
+          retentionPeriod: Duration.days(15),
+        }),
     ).toThrow(/retentionPeriod/);
   });
 });

@@ -10,14 +10,22 @@ const TENANT = '11111111-2222-3333-4444-555555555555';
 function build(identity: ForwarderIdentity): Template {
   const stack = testStack();
   const streamKey = new kms.Key(stack, 'StreamKey');
-  const stream = new kinesis.Stream(stack, 'Stream', { encryptionKey: streamKey, encryption: kinesis.StreamEncryption.KMS });
+  const stream = new kinesis.Stream(stack, 'Stream', {
+    encryptionKey: streamKey,
+    encryption: kinesis.StreamEncryption.KMS,
+  });
   new ForwarderRole(stack, 'Forwarder', { identity, stream, streamKey });
   return Template.fromStack(stack);
 }
 
 describe('ForwarderRole', () => {
   it('trusts Entra ID tokens of one tenant, audience and subject through an OIDC provider', () => {
-    const template = build({ provider: 'azure', tenantId: TENANT, audience: 'api://forwarder', subject: 'object-id-1' });
+    const template = build({
+      provider: 'azure',
+      tenantId: TENANT,
+      audience: 'api://forwarder',
+      subject: 'object-id-1',
+    });
 
     template.hasResourceProperties('AWS::IAM::OIDCProvider', {
       Url: `https://sts.windows.net/${TENANT}/`,
@@ -44,10 +52,15 @@ describe('ForwarderRole', () => {
   });
 
   it('uses the v2 issuer when asked', () => {
-    build({ provider: 'azure', tenantId: TENANT, audience: 'a', subject: 's', issuer: 'v2' }).hasResourceProperties(
-      'AWS::IAM::OIDCProvider',
-      { Url: `https://login.microsoftonline.com/${TENANT}/v2.0` },
-    );
+    build({
+      provider: 'azure',
+      tenantId: TENANT,
+      audience: 'a',
+      subject: 's',
+      issuer: 'v2',
+    }).hasResourceProperties('AWS::IAM::OIDCProvider', {
+      Url: `https://login.microsoftonline.com/${TENANT}/v2.0`,
+    });
   });
 
   it('trusts Google ID tokens of one service account, pinning aud, oaud and sub', () => {

@@ -51,7 +51,10 @@ describe('HandlerFunction', () => {
 
   it('creates its log group, encrypted and kept for a year', () => {
     build().hasResource('AWS::Logs::LogGroup', {
-      Properties: { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] } },
+      Properties: {
+        RetentionInDays: 365,
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
+      },
       DeletionPolicy: 'Retain',
     });
   });
@@ -60,7 +63,9 @@ describe('HandlerFunction', () => {
     const template = build();
 
     template.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+      },
       ManagedPolicyArns: Match.absent(),
     });
     template.hasResourceProperties('AWS::IAM::Policy', {

@@ -33,7 +33,9 @@ describe('IamEventForwarder', () => {
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
-        Statement: Match.arrayWith([{ Sid: 'PutEventsOnTheHomeBus', Effect: 'Allow', Action: 'events:PutEvents', Resource: homeBus }]),
+        Statement: Match.arrayWith([
+          { Sid: 'PutEventsOnTheHomeBus', Effect: 'Allow', Action: 'events:PutEvents', Resource: homeBus },
+        ]),
       },
     });
   });
@@ -43,8 +45,8 @@ describe('IamEventForwarder', () => {
     const stack = testStack('us-east-1');
     const deadLetterQueue = new DeadLetterQueue(stack, 'Dlq', { encryptionKey: new kms.Key(stack, 'Key') });
 
-    expect(() => new IamEventForwarder(stack, 'Forwarder', { rules, homeRegion: 'us-east-1', deadLetterQueue })).toThrow(
-      /homeRegion must differ/,
-    );
+    expect(
+      () => new IamEventForwarder(stack, 'Forwarder', { rules, homeRegion: 'us-east-1', deadLetterQueue }),
+    ).toThrow(/homeRegion must differ/);
   });
 });

@@ -15,7 +15,12 @@ function build(props: Partial<IngestStreamProps> = {}): Template {
     code: lambda.Code.fromInline('exports.handler = async () => {}'),
   });
   const onFailureQueue = new DeadLetterQueue(stack, 'Dlq', { encryptionKey: new kms.Key(stack, 'Key') });
-  new IngestStream(stack, 'Azure', { description: 'Azure Activity Log', detectFunction, onFailureQueue, ...props });
+  new IngestStream(stack, 'Azure', {
+    description: 'Azure Activity Log',
+    detectFunction,
+    onFailureQueue,
+    ...props,
+  });
   return Template.fromStack(stack);
 }
 
@@ -26,9 +31,15 @@ describe('IngestStream', () => {
     template.hasResourceProperties('AWS::Kinesis::Stream', {
       ShardCount: 1,
       RetentionPeriodHours: 24,
-      StreamEncryption: { EncryptionType: 'KMS', KeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AzureKey'), 'Arn'] } },
+      StreamEncryption: {
+        EncryptionType: 'KMS',
+        KeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AzureKey'), 'Arn'] },
+      },
     });
-    template.hasResourceProperties('AWS::KMS::Key', { Description: 'Azure Activity Log stream encryption', EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      Description: 'Azure Activity Log stream encryption',
+      EnableKeyRotation: true,
+    });
   });
 
   it('maps the stream to the function with partial batch failures, bisection, bounded retries and a failure destination', () => {
@@ -42,7 +53,9 @@ describe('IngestStream', () => {
       MaximumRecordAgeInSeconds: 21_600,
       ParallelizationFactor: 2,
       BatchSize: 100,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DlqQueue'), 'Arn'] } } },
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DlqQueue'), 'Arn'] } },
+      },
     });
   });
 
@@ -61,17 +74,26 @@ describe('IngestStream', () => {
             ],
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AzureStream'), 'Arn'] },
           },
-          { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AzureKey'), 'Arn'] } },
+          {
+            Effect: 'Allow',
+            Action: 'kms:Decrypt',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AzureKey'), 'Arn'] },
+          },
         ]),
       },
     });
   });
 
   it('takes other mapping settings', () => {
-    build({ parallelizationFactor: 4, retryAttempts: 2, maxRecordAge: Duration.hours(1) }).hasResourceProperties(
-      'AWS::Lambda::EventSourceMapping',
-      { ParallelizationFactor: 4, MaximumRetryAttempts: 2, MaximumRecordAgeInSeconds: 3600 },
-    );
+    build({
+      parallelizationFactor: 4,
+      retryAttempts: 2,
+      maxRecordAge: Duration.hours(1),
+    }).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ParallelizationFactor: 4,
+      MaximumRetryAttempts: 2,
+      MaximumRecordAgeInSeconds: 3600,
+    });
   });
 
   it.each([

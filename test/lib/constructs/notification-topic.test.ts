@@ -29,12 +29,18 @@ describe('NotificationTopic', () => {
 
   it('subscribes each address by e-mail', () => {
     const stack = testStack();
-    new NotificationTopic(stack, 'Alerts', { displayName: 'Alerts', emails: ['a@example.com', 'b@example.com'] });
+    new NotificationTopic(stack, 'Alerts', {
+      displayName: 'Alerts',
+      emails: ['a@example.com', 'b@example.com'],
+    });
 
     const template = Template.fromStack(stack);
 
     template.resourceCountIs('AWS::SNS::Subscription', 2);
-    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'b@example.com' });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'b@example.com',
+    });
   });
 
   it('lets CloudWatch alarms of the account use the key only when asked', () => {
@@ -56,8 +62,8 @@ describe('NotificationTopic', () => {
   });
 
   it('throws on something that is not an e-mail address', () => {
-    expect(() => new NotificationTopic(testStack(), 'Alerts', { displayName: 'Alerts', emails: ['nobody'] })).toThrow(
-      /emails: "nobody"/,
-    );
+    expect(
+      () => new NotificationTopic(testStack(), 'Alerts', { displayName: 'Alerts', emails: ['nobody'] }),
+    ).toThrow(/emails: "nobody"/);
   });
 });

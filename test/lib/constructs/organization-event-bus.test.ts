@@ -10,7 +10,9 @@ describe('OrganizationEventBus', () => {
 
     const template = Template.fromStack(stack);
 
-    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'abnormal-cloud-api-calls-organization' });
+    template.hasResourceProperties('AWS::Events::EventBus', {
+      Name: 'abnormal-cloud-api-calls-organization',
+    });
     template.hasResourceProperties('AWS::Events::EventBusPolicy', {
       Statement: {
         Effect: 'Allow',

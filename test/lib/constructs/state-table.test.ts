@@ -9,7 +9,10 @@ describe('StateTable', () => {
   const build = (removalPolicy?: RemovalPolicy): Template => {
     const stack = testStack();
     const encryptionKey = new kms.Key(stack, 'Key');
-    new StateTable(stack, 'State', { encryptionKey, ...(removalPolicy === undefined ? {} : { removalPolicy }) });
+    new StateTable(stack, 'State', {
+      encryptionKey,
+      ...(removalPolicy === undefined ? {} : { removalPolicy }),
+    });
     return Template.fromStack(stack);
   };
 
@@ -56,8 +59,8 @@ describe('StateTable', () => {
 
   it('retains the table by default and honours another removal policy', () => {
     expect(Object.values(build().findResources('AWS::DynamoDB::Table'))[0]?.DeletionPolicy).toBe('Retain');
-    expect(Object.values(build(RemovalPolicy.DESTROY).findResources('AWS::DynamoDB::Table'))[0]?.DeletionPolicy).toBe(
-      'Delete',
-    );
+    expect(
+      Object.values(build(RemovalPolicy.DESTROY).findResources('AWS::DynamoDB::Table'))[0]?.DeletionPolicy,
+    ).toBe('Delete');
   });
 });

@@ -1,0 +1,5 @@
+import { shippedRules } from './seed-rule';
+import { benchRuleEvaluation } from './rule-eval';
+await shippedRules();
+const r = await benchRuleEvaluation({ quick: process.argv.includes('--quick') });
+console.log(r.markdown);
