@@ -55,7 +55,11 @@ export function serdeValue(value: unknown, type: GlueType): unknown {
   if (value === null || value === undefined) return null;
   switch (type.kind) {
     case 'string':
-      return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+      return typeof value === 'string'
+        ? value
+        : typeof value === 'object'
+          ? JSON.stringify(value)
+          : String(value);
     case 'array':
       return Array.isArray(value) ? value.map((item) => serdeValue(item, type.element)) : null;
     case 'map':
@@ -135,7 +139,11 @@ export class AthenaOnDuckDb {
 
   /** One line of a lake table, in partition `yyyy-MM-dd-HH`. */
   async insertLine(source: SourceName, line: string, dt: string, objectPath: string): Promise<void> {
-    await this.connection.run(`INSERT INTO ${table(this.names, source)} VALUES ($1, $2, $3)`, [objectPath, line, dt]);
+    await this.connection.run(`INSERT INTO ${table(this.names, source)} VALUES ($1, $2, $3)`, [
+      objectPath,
+      line,
+      dt,
+    ]);
   }
 
   async clear(): Promise<void> {
@@ -148,9 +156,9 @@ export class AthenaOnDuckDb {
   async query(sql: string): Promise<QueryResult> {
     const reader = await this.connection.runAndReadAll(sql);
     const columns = reader.columnNames();
-    const rows = reader.getRowsJson().map((values) =>
-      Object.fromEntries(columns.map((name, i) => [name, stringOrNull(values[i])])),
-    );
+    const rows = reader
+      .getRowsJson()
+      .map((values) => Object.fromEntries(columns.map((name, i) => [name, stringOrNull(values[i])])));
     return { columns, rows };
   }
 

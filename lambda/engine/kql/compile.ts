@@ -65,16 +65,7 @@ export function compileKql(queryOrAst: string | KqlNode): KqlPredicate {
       return false;
     }
   };
-  const fast = compileFastPath(ast, general);
-  if (fast === undefined) return exact;
-  return (doc) => {
-    try {
-      return fast(doc);
-    } catch {
-      // The fast path reads in another order than the general one; let the general one decide.
-      return exact(doc);
-    }
-  };
+  return compileFastPath(ast, exact) ?? exact;
 }
 
 /** Decides one (sub)document: the event, or an object inside it for a nested query. */
@@ -630,7 +621,7 @@ function allOf(predicates: readonly Predicate[]): Predicate {
  * Where code generation is unavailable (`--disallow-code-generation-from-strings`), or for queries the
  * fast path does not cover, the general evaluator runs alone.
  */
-function compileFastPath(ast: KqlNode, general: Predicate): Predicate | undefined {
+function compileFastPath(ast: KqlNode, general: KqlPredicate): KqlPredicate | undefined {
   const builder = new FastPathBuilder();
   let expression: string;
   try {
@@ -651,7 +642,14 @@ function compileFastPath(ast: KqlNode, general: Predicate): Predicate | undefine
     ...declarations,
     'return function kqlFastPath(root) {',
     `  let ${fields.map((i) => `s${i} = UNREAD`).join(', ')};`,
-    `  const result = ${expression};`,
+    '  let result;',
+    '  try {',
+    `    result = ${expression};`,
+    '  } catch {',
+    // Only exotic documents throw (getters, proxies); the fast path reads in another order than the
+    // general evaluator, so the general one decides.
+    '    return general(root);',
+    '  }',
     `  if (${fields.map((i) => `s${i} === COMPLEX`).join(' || ')}) return general(root);`,
     '  return result;',
     '};',
