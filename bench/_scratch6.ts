@@ -95,3 +95,10 @@ const res = await compare([
 ], { rounds: 21 });
 for (const r of res) console.log(r.name, formatNs(r.nsPerOp), formatNs(r.bestNsPerOp));
 }
+console.log('--- with new harness');
+const res9 = await compare([
+  { name: 'hand', run: run(handWrittenSeed), ops: docs.length },
+  { name: 'whole', run: run(whole), ops: docs.length },
+  { name: 'compiledNew', run: run(compileKql(seedQuery())), ops: docs.length },
+], { rounds: 21, minPassMs: 30 });
+for (const r of res9) console.log(r.name, formatNs(r.nsPerOp), r.vsFirst.toFixed(2));

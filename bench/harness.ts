@@ -19,6 +19,11 @@ export interface Measured {
   readonly nsPerOp: number;
   /** Fastest pass, for the record. */
   readonly bestNsPerOp: number;
+  /**
+   * Median over rounds of (this contender's time / the first contender's time in the same round): the
+   * ratio least disturbed by load that comes and goes, since the two passes ran moments apart.
+   */
+  readonly vsFirst: number;
   readonly passes: number;
 }
 
@@ -27,6 +32,8 @@ export interface CompareOptions {
   readonly rounds?: number;
   /** Untimed passes per contender first, so every contender is optimized before timing. @default 3 */
   readonly warmup?: number;
+  /** A pass repeats `run` until it lasts at least this long, so scheduler noise is small against it. @default 25 */
+  readonly minPassMs?: number;
 }
 
 /** Keeps results observable so the optimizer cannot drop the work being timed. */
@@ -38,29 +45,44 @@ export function consume(value: unknown): void {
   else if (value !== undefined && value !== null && value !== false) sink += 1;
 }
 
-export async function compare(contenders: readonly Contender[], options: CompareOptions = {}): Promise<Measured[]> {
+export async function compare(
+  contenders: readonly Contender[],
+  options: CompareOptions = {},
+): Promise<Measured[]> {
   const rounds = options.rounds ?? 15;
   const warmup = options.warmup ?? 3;
-  for (let i = 0; i < warmup; i++) for (const contender of contenders) await settle(contender.run());
+  const minPassMs = options.minPassMs ?? 25;
+  const repeats = contenders.map(() => 1);
+  for (let i = 0; i < warmup; i++) {
+    for (const [index, contender] of contenders.entries()) {
+      const start = performance.now();
+      await settle(contender.run());
+      const elapsed = performance.now() - start;
+      repeats[index] = Math.max(repeats[index] as number, Math.ceil(minPassMs / Math.max(elapsed, 0.01)));
+    }
+  }
   const samples = contenders.map(() => [] as number[]);
   for (let round = 0; round < rounds; round++) {
     // Rotate the order so no contender always runs right after the same neighbour (GC debt, caches).
     for (let k = 0; k < contenders.length; k++) {
       const index = (k + round) % contenders.length;
       const contender = contenders[index] as Contender;
+      const times = repeats[index] as number;
       const start = performance.now();
-      await settle(contender.run());
+      for (let t = 0; t < times; t++) await settle(contender.run());
       const elapsed = performance.now() - start;
-      (samples[index] as number[]).push((elapsed * 1e6) / contender.ops);
+      (samples[index] as number[]).push((elapsed * 1e6) / (contender.ops * times));
     }
   }
+  const first = samples[0] as number[];
   return contenders.map((contender, index) => {
-    const sorted = [...(samples[index] as number[])].sort((a, b) => a - b);
+    const own = samples[index] as number[];
     return {
       name: contender.name,
-      nsPerOp: sorted[Math.floor(sorted.length / 2)] as number,
-      bestNsPerOp: sorted[0] as number,
-      passes: sorted.length,
+      nsPerOp: median(own),
+      bestNsPerOp: Math.min(...own),
+      vsFirst: median(own.map((value, round) => value / (first[round] as number))),
+      passes: own.length,
     };
   });
 }

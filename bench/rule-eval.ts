@@ -122,26 +122,28 @@ export async function benchRuleEvaluation(options: { quick: boolean }): Promise<
         ops: engineDocs.length,
       },
     ],
-    { rounds: options.quick ? 7 : 21 },
+    { rounds: options.quick ? 7 : 21, minPassMs: options.quick ? 10 : 30 },
   );
   const [limit, ours, mingoFigure, rulesEngine] = measured as [Measured, Measured, Measured, Measured];
-  const vsLimit = limit.nsPerOp / ours.nsPerOp;
-  const vsMingo = mingoFigure.nsPerOp / ours.nsPerOp;
+  // Ratios of paired passes (same round, moments apart), relative to the hand-written limit.
+  const vsLimit = 1 / ours.vsFirst;
+  const vsMingo = mingoFigure.vsFirst / ours.vsFirst;
   const rows = measured.map((m) => [
     m.name,
     formatNs(m.nsPerOp),
-    formatRatio(m.nsPerOp / ours.nsPerOp),
-    `${((1e9 / m.nsPerOp) / 1e6).toFixed(2)} M/s`,
+    formatRatio(m.vsFirst / ours.vsFirst),
+    `${(1e9 / m.nsPerOp / 1e6).toFixed(2)} M/s`,
   ]);
   const markdown = [
     `${docs.length.toLocaleString('en-US')} normalized events (a third per cloud, 1% sensitive), the seed query; ` +
-      `json-rules-engine on the first ${engineDocs.length.toLocaleString('en-US')}.`,
+      `json-rules-engine on the first ${engineDocs.length.toLocaleString('en-US')}. Ratios are medians of ` +
+      'per-round ratios (passes moments apart), so they hold better than the absolute times on a shared machine.',
     '',
     table(['evaluator', 'per event (median)', 'time vs compiled KQL', 'events/s, one core'], rows),
     '',
     `Compiled KQL runs at **${formatRatio(vsLimit)} the speed of the hand-written predicate** (target ≥ 0.5×) ` +
       `and **${formatRatio(vsMingo)} the speed of mingo** (target ≥ 20×); json-rules-engine is ` +
-      `${formatRatio(rulesEngine.nsPerOp / ours.nsPerOp)} slower than compiled KQL.`,
+      `${formatRatio(rulesEngine.vsFirst / ours.vsFirst)} slower than compiled KQL.`,
   ].join('\n');
   return { markdown, measured, vsLimit, vsMingo, compiledNs: ours.nsPerOp };
 }

@@ -76,7 +76,9 @@ export async function buildForwarder(platform: ForwarderPlatform, outDir?: strin
     throw new Error(`esbuild warnings for ${platform}: ${result.warnings.map((w) => w.text).join('; ')}`);
   }
 
-  const rootPackage = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const rootPackage = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+  };
   const dependencies: Record<string, string> = {};
   for (const name of layout.dependencies) {
     const manifest = JSON.parse(
@@ -95,7 +97,11 @@ export async function buildForwarder(platform: ForwarderPlatform, outDir?: strin
     ...(layout.scripts === undefined ? {} : { scripts: layout.scripts }),
     dependencies,
   };
-  const written = [path.join(out, 'index.js'), path.join(out, 'index.js.map'), path.join(out, 'package.json')];
+  const written = [
+    path.join(out, 'index.js'),
+    path.join(out, 'index.js.map'),
+    path.join(out, 'package.json'),
+  ];
   await writeFile(written[2] as string, `${JSON.stringify(manifest, null, 2)}\n`);
   for (const file of layout.extraFiles) {
     await copyFile(path.join(source, file), path.join(out, file));
@@ -106,7 +112,8 @@ export async function buildForwarder(platform: ForwarderPlatform, outDir?: strin
 
 async function main(argv: readonly string[]): Promise<void> {
   const unknown = argv.filter((arg) => arg !== 'azure' && arg !== 'gcp');
-  if (unknown.length > 0) throw new Error(`unknown forwarder(s): ${unknown.join(', ')} (expected azure, gcp)`);
+  if (unknown.length > 0)
+    throw new Error(`unknown forwarder(s): ${unknown.join(', ')} (expected azure, gcp)`);
   const platforms = (argv.length === 0 ? ['azure', 'gcp'] : argv) as ForwarderPlatform[];
   for (const platform of platforms) {
     const files = await buildForwarder(platform);

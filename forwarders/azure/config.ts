@@ -5,7 +5,6 @@ import {
   type Environment,
   EnvironmentReader,
   type ForwarderConfig,
-  isHttpsOrLoopback,
   readForwarderConfig,
 } from '../core/config';
 
@@ -43,9 +42,13 @@ export function readAzureForwarderConfig(env: Environment): AzureForwarderConfig
     GUID,
     'the client id (a GUID) of a user-assigned identity',
   );
+  // Set by the platform, and not always on loopback: any host is accepted.
   const identityEndpoint = reader.optionalUrl(
     'IDENTITY_ENDPOINT',
     'set by App Service; do not set it yourself',
+    {
+      anyHost: true,
+    },
   );
   const identityHeader = reader.optional(
     'IDENTITY_HEADER',
@@ -59,9 +62,6 @@ export function readAzureForwarderConfig(env: Environment): AzureForwarderConfig
     'OVERSIZE_CONTAINER_URL',
     'a blob container URL like https://<account>.blob.core.windows.net/<container>',
   );
-  if (oversizeContainerUrl !== undefined && !isHttpsOrLoopback(oversizeContainerUrl)) {
-    reader.problem('OVERSIZE_CONTAINER_URL', 'must be an https URL: a bearer token is sent to it');
-  }
   reader.done();
   return {
     ...base,

@@ -61,8 +61,11 @@ export class EnvironmentReader {
     return value;
   }
 
-  /** An optional http(s) URL without credentials in it. */
-  optionalUrl(variable: string, hint: string): string | undefined {
+  /**
+   * An optional http(s) URL without credentials in it. Unless `anyHost`, it must be https or loopback:
+   * these endpoints receive identity tokens, session tokens and signed requests.
+   */
+  optionalUrl(variable: string, hint: string, options: { anyHost?: boolean } = {}): string | undefined {
     const value = this.optional(variable, /^\S+$/, hint);
     if (value === undefined) return undefined;
     let url: URL;
@@ -74,6 +77,13 @@ export class EnvironmentReader {
     }
     if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
       this.problem(variable, `"${truncate(value)}" must be an http(s) URL without user or password: ${hint}`);
+      return undefined;
+    }
+    if (options.anyHost !== true && !isHttpsOrLoopback(value)) {
+      this.problem(
+        variable,
+        `"${truncate(value)}" must be https (or http to 127.0.0.1 / localhost): ${hint}`,
+      );
       return undefined;
     }
     return value.replace(/\/+$/, '');

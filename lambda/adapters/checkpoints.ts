@@ -26,6 +26,11 @@ export interface Checkpoint {
   readonly attempt: number;
   /** Epoch ms of the last write. */
   readonly updatedAt: number;
+  /**
+   * The end of the window a run started querying from `position` and has not finished: a later run (after
+   * a timeout, or a twin of a double-fired schedule) sweeps the same window, so it finds the same query.
+   */
+  readonly pendingEnd?: number;
 }
 
 /** What the sweep records with an advance, for operators reading the item. */
@@ -40,9 +45,17 @@ export interface CheckpointStore {
   get(ruleId: string, source: SourceName): Promise<Checkpoint | undefined>;
   /** Creates the checkpoint at `position` unless one exists; answers whichever is stored. */
   create(ruleId: string, source: SourceName, position: number, now: number): Promise<Checkpoint>;
+  /**
+   * Records that the window `[position, end)` is being queried; false when the checkpoint moved or another
+   * run recorded a different window first (re-read it and sweep that one).
+   */
+  begin(checkpoint: Checkpoint, end: number, now: number): Promise<boolean>;
   /** Moves `checkpoint` to `to`; false when it is no longer where the caller read it (someone else moved it). */
   advance(checkpoint: Checkpoint, to: number, now: number, details?: AdvanceDetails): Promise<boolean>;
-  /** Counts a failed query of the current window; false when the checkpoint has moved meanwhile. */
+  /**
+   * Counts a failed query of the current window and forgets its pending end (the retry is a fresh query);
+   * false when the checkpoint has moved meanwhile.
+   */
   recordFailure(checkpoint: Checkpoint, now: number, reason: string): Promise<boolean>;
 }
 
@@ -99,6 +112,27 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
     return existing;
   }
 
+  async begin(checkpoint: Checkpoint, end: number, now: number): Promise<boolean> {
+    if (!(end > checkpoint.position)) {
+      throw new CheckpointError(`a window ends after it starts (${checkpoint.position} → ${end})`);
+    }
+    return this.conditional(
+      new UpdateItemCommand({
+        TableName: this.options.tableName,
+        Key: { pk: s(checkpointKey(checkpoint.ruleId, checkpoint.source)) },
+        UpdateExpression: 'SET #pendingEnd = :end, #updatedAt = :now',
+        ConditionExpression:
+          '#position = :from AND (attribute_not_exists(#pendingEnd) OR #pendingEnd = :end)',
+        ExpressionAttributeNames: {
+          '#pendingEnd': 'pendingEnd',
+          '#updatedAt': 'updatedAt',
+          '#position': 'position',
+        },
+        ExpressionAttributeValues: { ':end': n(end), ':now': n(now), ':from': n(checkpoint.position) },
+      }),
+    );
+  }
+
   async advance(
     checkpoint: Checkpoint,
     to: number,
@@ -118,6 +152,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
       '#attempt': 'attempt',
       '#updatedAt': 'updatedAt',
       '#lastWindowStart': 'lastWindowStart',
+      '#pendingEnd': 'pendingEnd',
     };
     const values: Item = {
       ':from': n(checkpoint.position),
@@ -136,7 +171,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
       new UpdateItemCommand({
         TableName: this.options.tableName,
         Key: { pk: s(checkpointKey(checkpoint.ruleId, checkpoint.source)) },
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE #pendingEnd`,
         ConditionExpression: '#position = :from',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -150,7 +185,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
         TableName: this.options.tableName,
         Key: { pk: s(checkpointKey(checkpoint.ruleId, checkpoint.source)) },
         UpdateExpression:
-          'SET #attempt = #attempt + :one, #updatedAt = :now, #lastFailure = :reason, #lastFailureAt = :now',
+          'SET #attempt = #attempt + :one, #updatedAt = :now, #lastFailure = :reason, #lastFailureAt = :now REMOVE #pendingEnd',
         ConditionExpression: '#position = :from AND #attempt = :attempt',
         ExpressionAttributeNames: {
           '#attempt': 'attempt',
@@ -158,6 +193,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
           '#lastFailure': 'lastFailure',
           '#lastFailureAt': 'lastFailureAt',
           '#position': 'position',
+          '#pendingEnd': 'pendingEnd',
         },
         ExpressionAttributeValues: {
           ':one': n(1),
@@ -181,11 +217,13 @@ function checkpointOf(item: Item, ruleId: string, source: SourceName): Checkpoin
   if (position === undefined || !Number.isFinite(position)) {
     throw new CheckpointError(`${str(item, 'pk') ?? checkpointKey(ruleId, source)} has no position`);
   }
+  const pendingEnd = num(item, 'pendingEnd');
   return {
     ruleId,
     source,
     position,
     attempt: num(item, 'attempt') ?? 0,
     updatedAt: num(item, 'updatedAt') ?? 0,
+    ...(pendingEnd === undefined ? {} : { pendingEnd }),
   };
 }

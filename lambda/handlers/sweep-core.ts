@@ -203,7 +203,8 @@ export async function sweep(deps: SweepDependencies): Promise<SweepReport> {
   return run.report;
 }
 
-type WindowResult = 'advanced' | 'caught-up' | 'failed' | 'out-of-time';
+/** `moved`: the checkpoint changed under us (a twin run); it was re-read and the pair goes on. */
+type WindowResult = 'advanced' | 'moved' | 'caught-up' | 'failed' | 'out-of-time';
 
 interface Pair {
   readonly rule: SweepRule;
@@ -280,7 +281,7 @@ class SweepRun {
           return;
         }
         const result = await this.sweepWindow(pair);
-        if (result === 'advanced') progressed = true;
+        if (result === 'advanced' || result === 'moved') progressed = true;
         else if (result === 'out-of-time') {
           this.report.stoppedForTime = true;
           return;
@@ -317,7 +318,11 @@ class SweepRun {
       return 'caught-up';
     }
     const start = checkpoint.position;
-    const end = Math.min(start + this.deps.settings.maxWindowMs, this.target);
+    // A window some run already started is swept as it was chosen, so its query is found again.
+    const end =
+      checkpoint.pendingEnd !== undefined && checkpoint.pendingEnd > start
+        ? checkpoint.pendingEnd
+        : Math.min(start + this.deps.settings.maxWindowMs, this.target);
     const facts = {
       ruleId: pair.rule.id,
       source: pair.source,
@@ -339,6 +344,12 @@ class SweepRun {
         alertsCreated: 0,
       };
       if (!query.impossible) {
+        if (
+          checkpoint.pendingEnd !== end &&
+          !(await this.deps.checkpoints.begin(checkpoint, end, this.now))
+        ) {
+          return this.reread(pair, facts);
+        }
         const token = queryToken({ ...query, ruleId: pair.rule.id, attempt: checkpoint.attempt });
         const outcome = await this.deps.athena.run(query.sql, token, this.budget);
         if (outcome.status === 'out-of-time') {
@@ -368,13 +379,15 @@ class SweepRun {
         };
       }
       const moved = await this.deps.checkpoints.advance(checkpoint, end, this.now, details);
-      if (!moved) {
-        // A concurrent run (a double-fired schedule) swept the same window and moved it first.
-        pair.checkpoint = await this.deps.checkpoints.get(pair.rule.id, pair.source);
-        this.deps.logger.info('checkpoint moved by a concurrent run', facts);
-        return pair.checkpoint === undefined ? 'failed' : 'advanced';
-      }
-      pair.checkpoint = { ...checkpoint, position: end, attempt: 0, updatedAt: this.now };
+      // A concurrent run (a double-fired schedule) swept the same window and moved it first.
+      if (!moved) return this.reread(pair, facts);
+      pair.checkpoint = {
+        ruleId: pair.rule.id,
+        source: pair.source,
+        position: end,
+        attempt: 0,
+        updatedAt: this.now,
+      };
       pair.report.windows += 1;
       this.report.windowsSwept += 1;
       this.deps.logger.info('window swept', { ...facts, ...details });
@@ -393,6 +406,14 @@ class SweepRun {
       );
       return 'failed';
     }
+  }
+
+  private async reread(pair: Pair, facts: Record<string, unknown>): Promise<WindowResult> {
+    this.deps.logger.info('checkpoint changed by a concurrent run; re-reading it', facts);
+    const checkpoint = await this.deps.checkpoints.get(pair.rule.id, pair.source);
+    if (checkpoint === undefined) throw new Error(`checkpoint of ${pair.rule.id}/${pair.source} vanished`);
+    pair.checkpoint = checkpoint;
+    return 'moved';
   }
 
   private async readResults(pair: Pair, queryExecutionId: string): Promise<void> {

@@ -613,8 +613,7 @@ describe('SWEEP_TABLES', () => {
       'projection.account.values': '111122223333,444455556666',
       'projection.timestamp.format': 'yyyy/MM/dd',
       'projection.timestamp.range': '2026/01/01,NOW',
-      'storage.location.template':
-        's3://trail-bucket/org/AWSLogs/o-abc123/${account}/CloudTrail/${region}/${timestamp}/',
+      'storage.location.template': `s3://trail-bucket/org/AWSLogs/o-abc123/\${account}/CloudTrail/\${region}/\${timestamp}/`,
     });
     expect(input.storageDescriptor.location).toBe('s3://trail-bucket/org/AWSLogs/');
     expect(input.partitionKeys.map((k) => k.name)).toEqual(['account', 'region', 'timestamp']);
@@ -627,7 +626,7 @@ describe('SWEEP_TABLES', () => {
     expect(input.parameters).toMatchObject({
       'projection.dt.format': 'yyyy-MM-dd-HH',
       'projection.dt.interval.unit': 'HOURS',
-      'storage.location.template': 's3://lake/gcp-audit-logs/dt=${dt}/',
+      'storage.location.template': `s3://lake/gcp-audit-logs/dt=\${dt}/`,
     });
   });
 

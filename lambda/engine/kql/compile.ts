@@ -642,6 +642,9 @@ function compileFastPath(ast: KqlNode, general: KqlPredicate): KqlPredicate | un
     ...declarations,
     'return function kqlFastPath(root) {',
     `  let ${fields.map((i) => `s${i} = UNREAD`).join(', ')};`,
+    ...(builder.keys > 0
+      ? [`  let ${Array.from({ length: builder.keys }, (_, i) => `d${i}`).join(', ')};`]
+      : []),
     '  let result;',
     '  try {',
     `    result = ${expression};`,
@@ -673,7 +676,7 @@ function compileFastPath(ast: KqlNode, general: KqlPredicate): KqlPredicate | un
       keywordOf,
       builder.constants,
       general,
-    ) as Predicate;
+    ) as KqlPredicate;
   } catch {
     return undefined;
   }
@@ -683,6 +686,8 @@ function compileFastPath(ast: KqlNode, general: KqlPredicate): KqlPredicate | un
 const COMPLEX = Symbol('kql.complex');
 /** A field not read yet in this evaluation. */
 const UNREAD = Symbol('kql.unread');
+/** Placeholder for the dispatch among the parts of an `or` being generated. */
+const DISPATCH = Symbol('kql.dispatch');
 /** Beyond these the general evaluator alone is used: generated code would be large for little gain. */
 const MAX_FAST_PATH_NODES = 2_000;
 const MAX_FAST_PATH_DEPTH = 200;
@@ -696,6 +701,8 @@ class FastPathTooLarge extends Error {}
 class FastPathBuilder {
   readonly paths: string[][] = [];
   readonly constants: unknown[] = [];
+  /** How many dispatch keys (`d<i>` locals) the expression uses. */
+  keys = 0;
   private readonly fieldIndex = new Map<string, number>();
   private nodes = 0;
 
@@ -732,10 +739,39 @@ class FastPathBuilder {
   }
 
   private or(node: KqlOrNode, depth: number): string {
-    // Literals of one field are tested together, where the first of them stood (`or` commutes).
+    // As in `compileOr`: the field most branches select on (the seed's `event.provider`) is read once and
+    // its value picks the branches to try. Other literals of one field are tested together, where the first
+    // of them stood (`or` commutes).
+    const dispatchPath = pickDispatchField(node.children);
+    const dispatchField = dispatchPath === undefined ? undefined : this.fieldOfPath(dispatchPath);
+    const branches = new Map<string, string[]>();
     const literals = new Map<number, string[]>();
-    const parts: (string | number)[] = [];
+    const parts: (string | number | typeof DISPATCH)[] = [];
+    const addBranch = (value: string, rest: string): void => {
+      if (branches.size === 0) parts.push(DISPATCH);
+      const list = branches.get(value);
+      if (list === undefined) branches.set(value, [rest]);
+      else list.push(rest);
+    };
     for (const child of node.children) {
+      if (dispatchPath !== undefined && dispatchField !== undefined) {
+        if (literalIsOn(child, dispatchPath) && child.type === 'is') {
+          this.nodes += 1;
+          addBranch(child.value.value, 'true');
+          continue;
+        }
+        if (child.type === 'and') {
+          const index = child.children.findIndex((grandchild) => literalIsOn(grandchild, dispatchPath));
+          const key = child.children[index];
+          if (key !== undefined && key.type === 'is') {
+            this.nodes += 2;
+            const rest = child.children.filter((_, i) => i !== index);
+            const restNode = rest.length === 1 ? (rest[0] as KqlNode) : buildAnd(rest);
+            addBranch(key.value.value, this.expression(restNode, depth + 2));
+            continue;
+          }
+        }
+      }
       const field =
         child.type === 'is' && child.value.kind === 'literal' ? this.field(child.field) : undefined;
       if (field === undefined || child.type !== 'is' || child.value.kind !== 'literal') {
@@ -749,10 +785,27 @@ class FastPathBuilder {
         parts.push(field);
       } else if (!list.includes(child.value.value)) list.push(child.value.value);
     }
-    const resolved = parts.map((part) =>
-      typeof part === 'number' ? this.oneOf(part, literals.get(part) ?? []) : part,
-    );
+    const resolved = parts.map((part) => {
+      if (part === DISPATCH) return this.dispatch(dispatchField as number, branches);
+      return typeof part === 'number' ? this.oneOf(part, literals.get(part) ?? []) : part;
+    });
     return `(${resolved.join(' || ')})`;
+  }
+
+  /** `key === v1 ? (own && rest1) : key === v2 ? (own && rest2) : false`, the key read once. */
+  private dispatch(field: number, branches: ReadonlyMap<string, readonly string[]>): string {
+    const key = `d${this.keys}`;
+    this.keys += 1;
+    const s = `s${field}`;
+    const read = `(${key} = typeof ${this.read(field)} === 'string' ? ${s} : keywordOf(${s}))`;
+    let chain = 'false';
+    const entries = [...branches];
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [value, rests] = entries[i] as [string, readonly string[]];
+      const rest = rests.includes('true') ? 'true' : rests.join(' || ');
+      chain = `${i === 0 ? read : key} === ${JSON.stringify(value)} ? (o${field}(root) && (${rest})) : ${chain}`;
+    }
+    return `(${chain})`;
   }
 
   private is(node: KqlIsNode): string {
@@ -781,7 +834,10 @@ class FastPathBuilder {
   /** The index of a literal field path the fast path can read, or undefined. */
   private field(pattern: KqlPattern | null): number | undefined {
     if (pattern === null || pattern.kind !== 'literal') return undefined;
-    const path = pattern.value;
+    return this.fieldOfPath(pattern.value);
+  }
+
+  private fieldOfPath(path: string): number | undefined {
     let index = this.fieldIndex.get(path);
     if (index === undefined) {
       const segments = path.split('.');

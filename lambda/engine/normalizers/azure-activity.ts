@@ -26,6 +26,7 @@ import {
   ownIgnoreCase,
   parseEmbeddedJson,
   type RawObject,
+  relatedOf,
   setPath,
   str,
   strOrNumber,
@@ -197,12 +198,8 @@ function normalize(record: unknown): NormalizedEvent {
   if (target !== undefined) out.target = target;
 
   const related = unique([userName, typeof target?.principal === 'string' ? target.principal : undefined]);
-  if (related.length > 0 || sourceIp !== undefined) {
-    out.related = {
-      ...(related.length > 0 ? { user: related } : {}),
-      ...(sourceIp !== undefined ? { ip: [sourceIp] } : {}),
-    };
-  }
+  const relatedFields = relatedOf(related, sourceIp);
+  if (relatedFields !== undefined) out.related = relatedFields;
   return { doc, provenance };
 }
 

@@ -21,6 +21,7 @@ import {
   isObject,
   own,
   type RawObject,
+  relatedOf,
   setPath,
   str,
   strOrNumber,
@@ -170,6 +171,18 @@ const TARGETS = new Map<string, TargetSpec>([
   ['UpdateTrail', { kind: 'trail', fields: { id: [p('requestParameters.name')] } }],
 ]);
 
+const targetFieldEntries = new Map<TargetSpec, [string, readonly RawPath[]][]>();
+
+/** `Object.entries(spec.fields)`, once per spec rather than once per event. */
+function fieldsOf(spec: TargetSpec): [string, readonly RawPath[]][] {
+  let entries = targetFieldEntries.get(spec);
+  if (entries === undefined) {
+    entries = Object.entries(spec.fields);
+    targetFieldEntries.set(spec, entries);
+  }
+  return entries;
+}
+
 /**
  * Normalizes one CloudTrail record. Insights records (`eventType: AwsCloudTrailInsight`) carry no
  * API call of their own: they get provider `AWS CloudTrail Insights` and the insight type as action,
@@ -199,7 +212,8 @@ function normalize(record: unknown): NormalizedEvent {
   applyTable(out, record, TABLE);
 
   const identity = own(record, 'userIdentity');
-  const userName = userNameOf(identity);
+  const resource = arnResource(str(own(identity, 'arn')));
+  const userName = userNameOf(identity, resource);
   setPath(out, ['user', 'name'], userName);
   const sourceIp = ipOf(str(own(record, 'sourceIPAddress')));
   setPath(out, ['source', 'ip'], sourceIp);
@@ -210,17 +224,13 @@ function normalize(record: unknown): NormalizedEvent {
   const related = unique([
     userName,
     str(own(identity, 'userName')),
-    sessionNameOf(identity),
+    sessionNameOf(identity, resource),
     str(at(identity, ['sessionContext', 'sessionIssuer', 'userName'])),
     typeof target?.principal === 'string' ? target.principal : undefined,
     target?.kind === 'user' && typeof target.name === 'string' ? target.name : undefined,
   ]);
-  if (related.length > 0 || sourceIp !== undefined) {
-    out.related = {
-      ...(related.length > 0 ? { user: related } : {}),
-      ...(sourceIp !== undefined ? { ip: [sourceIp] } : {}),
-    };
-  }
+  const relatedFields = relatedOf(related, sourceIp);
+  if (relatedFields !== undefined) out.related = relatedFields;
   return { doc, provenance };
 }
 
@@ -294,10 +304,10 @@ function arnResource(arn: string | undefined): string[] | undefined {
   return arn.slice(colon + 1).split('/');
 }
 
-function userNameOf(identity: unknown): string | undefined {
+/** `resource` is `arnResource` of the identity's ARN, computed once per record by the caller. */
+function userNameOf(identity: unknown, resource: string[] | undefined): string | undefined {
   const type = str(own(identity, 'type'));
   const userName = str(own(identity, 'userName'));
-  const resource = arnResource(str(own(identity, 'arn')));
   switch (type) {
     case 'AssumedRole':
     case 'FederatedUser':
@@ -319,9 +329,8 @@ function userNameOf(identity: unknown): string | undefined {
 }
 
 /** The role session name of an assumed-role ARN: chosen by the caller, so it goes to `related.user` only. */
-function sessionNameOf(identity: unknown): string | undefined {
+function sessionNameOf(identity: unknown, resource: string[] | undefined): string | undefined {
   if (own(identity, 'type') !== 'AssumedRole') return undefined;
-  const resource = arnResource(str(own(identity, 'arn')));
   return resource !== undefined && resource.length >= 3 ? str(resource[resource.length - 1]) : undefined;
 }
 
@@ -334,7 +343,7 @@ function targetOf(
   const spec = TARGETS.get(eventName);
   if (spec === undefined) return undefined;
   const target: EcsTarget = { kind: spec.kind };
-  for (const [key, paths] of Object.entries(spec.fields)) {
+  for (const [key, paths] of fieldsOf(spec)) {
     for (const path of paths) {
       const value = at(record, path);
       if (typeof value === 'string' ? value.length > 0 : typeof value === 'boolean') {

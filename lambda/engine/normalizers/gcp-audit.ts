@@ -22,6 +22,7 @@ import {
   isObject,
   own,
   type RawObject,
+  relatedOf,
   setPath,
   str,
   strOrNumber,
@@ -203,12 +204,8 @@ function normalize(record: unknown): NormalizedEvent {
     str(at(out, ['user', 'name'])),
     typeof target?.principal === 'string' ? target.principal : undefined,
   ]);
-  if (related.length > 0 || sourceIp !== undefined) {
-    out.related = {
-      ...(related.length > 0 ? { user: related } : {}),
-      ...(sourceIp !== undefined ? { ip: [sourceIp] } : {}),
-    };
-  }
+  const relatedFields = relatedOf(related, sourceIp);
+  if (relatedFields !== undefined) out.related = relatedFields;
   return { doc, provenance };
 }
 

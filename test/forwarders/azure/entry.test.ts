@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError } from '../../../forwarders/core/errors';
+import type { ConfigurationError } from '../../../forwarders/core/errors';
 import { createStream, type LocalAws, startLocalAws, uniqueName } from '../../support/local-aws';
 import { APP_SERVICE_IDENTITY_HEADER, FakeCloud, TEST_ROLE_ARN } from '../support/fake-cloud';
 import { startFlakyProxy } from '../support/faulty-kinesis';

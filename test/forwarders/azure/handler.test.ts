@@ -5,7 +5,7 @@ import { unwrapEventHubBatch } from '../../../forwarders/azure/messages';
 import { UndeliveredRecordsError } from '../../../forwarders/core/errors';
 import { Forwarder } from '../../../forwarders/core/forwarder';
 import { createStream, type LocalAws, startLocalAws, uniqueName } from '../../support/local-aws';
-import { FaultyKinesis, type FaultPlan } from '../support/faulty-kinesis';
+import { type FaultPlan, FaultyKinesis } from '../support/faulty-kinesis';
 import { asDetectorSees, azureRecords } from '../support/fixtures';
 import { readStream } from '../support/stream';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../../forwarders/core/errors';
 import { readAzureForwarderConfig } from '../../../forwarders/azure/config';
+import { ConfigurationError } from '../../../forwarders/core/errors';
 import { readGcpForwarderConfig } from '../../../forwarders/gcp/config';
 
 const VALID = {
@@ -76,6 +76,7 @@ describe('readGcpForwarderConfig', () => {
     ['TOKEN_AUDIENCE', 'has spaces', 'is not valid: the identity token audience the forwarder role trusts'],
     ['TOKEN_AUDIENCE', '  ', 'is not set'],
     ['KINESIS_ENDPOINT', 'ftp://127.0.0.1', 'must be an http(s) URL without user or password'],
+    ['STS_ENDPOINT', 'http://sts.example.com', 'must be https (or http to 127.0.0.1 / localhost)'],
     ['DELIVERY_BUDGET_MS', '10', '10 is out of range: a whole number from 1000 to 600000'],
     ['DELIVERY_BUDGET_MS', 'soon', 'is not valid: a whole number from 1000 to 600000'],
     ['OVERSIZE_BUCKET', 'gs://bucket', 'is not valid: a Cloud Storage bucket name (without gs://)'],
@@ -130,7 +131,7 @@ describe('readAzureForwarderConfig', () => {
     [
       'OVERSIZE_CONTAINER_URL',
       'http://account.blob.core.windows.net/oversize',
-      'must be an https URL: a bearer token is sent to it',
+      'must be https (or http to 127.0.0.1 / localhost)',
     ],
     ['EVENT_HUB_CONSUMER_GROUP', 'a group', 'is not valid: a consumer group name'],
     ['KINESIS_STREAM_NAME', '', "the detector stack's AzureActivityStreamName output"],
@@ -138,6 +139,16 @@ describe('readAzureForwarderConfig', () => {
     const error = configError(() => readAzureForwarderConfig({ ...AZURE, [variable]: value }));
 
     expect(error.problems).toEqual([{ variable, problem: expect.stringContaining(problem) }]);
+  });
+
+  it('accepts the identity endpoint the platform sets, wherever it points', () => {
+    const config = readAzureForwarderConfig({
+      ...AZURE,
+      IDENTITY_ENDPOINT: 'http://169.254.129.2:8081/msi/token',
+      IDENTITY_HEADER: 'h',
+    });
+
+    expect(config.identityEndpoint).toBe('http://169.254.129.2:8081/msi/token');
   });
 
   it('names IDENTITY_HEADER when only IDENTITY_ENDPOINT is set', () => {

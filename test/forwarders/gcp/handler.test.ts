@@ -5,8 +5,8 @@ import { Forwarder } from '../../../forwarders/core/forwarder';
 import { createAuditLogHandler } from '../../../forwarders/gcp/handler';
 import { recordFromPubSubEvent } from '../../../forwarders/gcp/messages';
 import { createStream, type LocalAws, startLocalAws, uniqueName } from '../../support/local-aws';
-import { type FaultPlan, FaultyKinesis } from '../support/faulty-kinesis';
 import { listen, messagePublishedData, postPubSubEvent } from '../support/cloud-events';
+import { type FaultPlan, FaultyKinesis } from '../support/faulty-kinesis';
 import { asDetectorSees, gcpEntries } from '../support/fixtures';
 import { memoryLog, readStream } from '../support/stream';
 

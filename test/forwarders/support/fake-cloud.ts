@@ -110,8 +110,10 @@ export class FakeCloud {
       ? `azure-token.${Buffer.from(audience).toString('base64url')}.${serial}`
       : fakeJwt({
           aud: audience,
+          azp: '112233445566778899001',
           iss: 'https://accounts.google.com',
           sub: '112233445566778899001',
+          exp: Math.floor(this.clock() / 1000) + 3600,
           n: serial,
         });
   }

@@ -1,0 +1,11 @@
+import { kinesisPayloads } from './kinesis';
+import { parsePayload } from '../lambda/handlers/pipeline';
+import { normalize, recordsFromDocument } from '../lambda/engine/normalizers';
+import { compileKql } from '../lambda/engine/kql';
+const source = (process.argv[2] ?? 'aws-cloudtrail') as 'aws-cloudtrail';
+const p = kinesisPayloads(source, 3000);
+const pred = compileKql('event.provider:"AWS IAM" and event.action:"DeleteAccessKey"');
+let n = 0;
+const end = Date.now() + 5000;
+while (Date.now() < end) for (const d of p.data) for (const doc of parsePayload(Buffer.from(d, 'base64')) as any[]) for (const it of recordsFromDocument(doc.value)) if ('source' in it && pred(normalize(it.source, it.record).doc)) n++;
+console.log(n);

@@ -1,0 +1,142 @@
+/**
+ * Benchmark 2: the Kinesis path end to end, per record, as the detect function runs it: base64, gunzip
+ * where the forwarder gzipped, UTF-8, `JSON.parse`, `recordsFromDocument`, `normalize`, the seed rule's
+ * predicate. The limit for a path that must parse every record is decoding and `JSON.parse` alone.
+ *
+ * The engine is imported from a directory (the repository's `lambda/` by default), so the same benchmark
+ * can time an older copy of the engine for a before/after comparison.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { SourceName } from '../lambda/engine/ecs';
+import { generateEvents } from './generate';
+import { compare, formatNs, formatRatio, type Measured, table } from './harness';
+import { REPO_ROOT } from './seed-rule';
+
+export interface KinesisRow {
+  readonly input: string;
+  readonly bytes: number;
+  readonly limit: Measured;
+  readonly full: Measured;
+  /** Limit time / full time (1 = as fast as decoding and parsing alone). */
+  readonly vsLimit: number;
+}
+
+export interface KinesisResult {
+  readonly markdown: string;
+  readonly rows: readonly KinesisRow[];
+}
+
+interface Engine {
+  readonly normalize: (source: SourceName, record: unknown) => { doc: { event: { dataset: string } } };
+  readonly recordsFromDocument: (value: unknown) => Iterable<{ source?: SourceName; record?: unknown }>;
+  readonly compileKql: (query: string) => (doc: unknown) => boolean;
+}
+
+async function loadEngine(lambdaDir: string): Promise<Engine> {
+  const normalizers = await import(`${lambdaDir}/engine/normalizers/index.ts`);
+  const kql = await import(`${lambdaDir}/engine/kql/index.ts`);
+  return {
+    normalize: normalizers.normalize,
+    recordsFromDocument: normalizers.recordsFromDocument,
+    compileKql: kql.compileKql,
+  };
+}
+
+/** Kinesis `data` strings: one record per Kinesis record, or a gzipped Event Hub batch. */
+export function kinesisPayloads(
+  source: SourceName,
+  count: number,
+  options: { gzipBatch?: number; seed?: number } = {},
+): { data: string[]; records: number; bytes: number } {
+  const events = generateEvents(count, { seed: options.seed ?? 3, sources: [source] });
+  const data: string[] = [];
+  let bytes = 0;
+  if (options.gzipBatch !== undefined) {
+    for (let i = 0; i < events.length; i += options.gzipBatch) {
+      const text = JSON.stringify({ records: events.slice(i, i + options.gzipBatch).map((e) => e.record) });
+      bytes += Buffer.byteLength(text);
+      data.push(gzipSync(text).toString('base64'));
+    }
+  } else {
+    for (const event of events) {
+      const text = JSON.stringify(event.record);
+      bytes += Buffer.byteLength(text);
+      data.push(Buffer.from(text).toString('base64'));
+    }
+  }
+  return { data, records: events.length, bytes };
+}
+
+export async function benchKinesis(options: {
+  quick: boolean;
+  query: string;
+  lambdaDir?: string;
+}): Promise<KinesisResult> {
+  const engine = await loadEngine(options.lambdaDir ?? `${REPO_ROOT}/lambda`);
+  const { parsePayload } = await import(`${REPO_ROOT}/lambda/handlers/pipeline.ts`);
+  const predicate = engine.compileKql(options.query);
+  const count = options.quick ? 1_500 : 6_000;
+  const inputs: { name: string; source: SourceName; gzipBatch?: number }[] = [
+    { name: 'CloudTrail record', source: 'aws-cloudtrail' },
+    { name: 'Azure Activity record (Event Hub, no eventDataId)', source: 'azure-activity-logs' },
+    { name: 'GCP audit LogEntry', source: 'gcp-audit-logs' },
+    { name: 'Azure batch of 20, gzipped', source: 'azure-activity-logs', gzipBatch: 20 },
+  ];
+  const rows: KinesisRow[] = [];
+  for (const input of inputs) {
+    const payload = kinesisPayloads(input.source, count, input.gzipBatch === undefined ? {} : { gzipBatch: input.gzipBatch });
+    const limit = (): number => {
+      let n = 0;
+      for (const data of payload.data) {
+        let bytes: Uint8Array = Buffer.from(data, 'base64');
+        if (input.gzipBatch !== undefined) bytes = gunzipSync(bytes);
+        const value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+        if (value !== null) n += 1;
+      }
+      return n;
+    };
+    const full = (): number => {
+      let matched = 0;
+      for (const data of payload.data) {
+        for (const document of parsePayload(Buffer.from(data, 'base64')) as { value?: unknown }[]) {
+          for (const item of engine.recordsFromDocument(document.value)) {
+            if (item.source === undefined) continue;
+            const normalized = engine.normalize(item.source, item.record);
+            if (predicate(normalized.doc)) matched += 1;
+          }
+        }
+      }
+      return matched;
+    };
+    const [limitFigure, fullFigure] = (await compare(
+      [
+        { name: 'decode + JSON.parse (limit)', run: limit, ops: payload.records },
+        { name: 'full path', run: full, ops: payload.records },
+      ],
+      { rounds: options.quick ? 5 : 15, minPassMs: options.quick ? 10 : 40 },
+    )) as [Measured, Measured];
+    rows.push({
+      input: input.name,
+      bytes: payload.bytes / payload.records,
+      limit: limitFigure,
+      full: fullFigure,
+      vsLimit: 1 / fullFigure.vsFirst,
+    });
+  }
+  const markdown = [
+    `${count.toLocaleString('en-US')} records per input; times per record (median of interleaved passes); ` +
+      '"vs limit" is the median per-round ratio of the limit\'s time to the full path\'s.',
+    '',
+    table(
+      ['input', 'bytes/record', 'decode + JSON.parse (limit)', 'full path', 'full path vs limit'],
+      rows.map((row) => [
+        row.input,
+        row.bytes.toFixed(0),
+        formatNs(row.limit.nsPerOp),
+        formatNs(row.full.nsPerOp),
+        formatRatio(row.vsLimit),
+      ]),
+    ),
+  ].join('\n');
+  return { markdown, rows };
+}
