@@ -1,20 +1,20 @@
 /**
  * Before/after equality of the normalizers: performance work must not change one byte of their output.
- * Runs the current normalizers and a baseline copy (by default the last commit's, extracted to a temp
- * dir with `git archive`) over the benchmark's generated events, the shared corpus and mutated records
+ * Runs the current normalizers (the working tree) and a baseline copy (a commit's, `HEAD` by default,
+ * extracted to a temp dir with `git archive`) over the benchmark's generated events, the shared corpus and mutated records
  * (timestamps in every shape `parseTimestamp` reads, records without ids, odd types), and compares the
  * normalized documents, their key order, provenance and errors.
  *
- * `npx tsx bench/check-normalizers.ts [--baseline <dir containing lambda/>] [--count N]`
+ * `npx tsx bench/check-normalizers.ts [--ref <commit> | --baseline <dir containing lambda/>] [--count N]`
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import type { SourceName } from '../lambda/engine/ecs';
 import * as current from '../lambda/engine/normalizers';
 import * as currentRead from '../lambda/engine/normalizers/read';
-import type { SourceName } from '../lambda/engine/ecs';
 import { createRandom, generateEvents } from './generate';
 import { REPO_ROOT } from './seed-rule';
 
@@ -32,7 +32,7 @@ function baselineDir(): string {
   const given = option('--baseline');
   if (given !== undefined) return path.resolve(given);
   const dir = mkdtempSync(path.join(tmpdir(), 'normalizers-baseline-'));
-  const archive = execFileSync('git', ['archive', 'HEAD', 'lambda'], { cwd: REPO_ROOT });
+  const archive = execFileSync('git', ['archive', option('--ref') ?? 'HEAD', 'lambda'], { cwd: REPO_ROOT });
   execFileSync('tar', ['-x', '-C', dir], { input: archive });
   return dir;
 }
@@ -96,8 +96,22 @@ function mutations(record: Record<string, unknown>, seed: number): Record<string
     '10': [undefined, () => 1, Symbol('s')],
     '2': { z: -0, y: Number.NaN, x: 1.5e-7 },
   });
-  out.push({ ...record, userIdentity: { type: random.pick(['AssumedRole', 'FederatedUser', 'Root', 'AWSService', 'IAMUser']), arn: random.pick(['arn:aws:sts::1:assumed-role/R/S', 'arn:aws:iam::1:user/u', 'not-an-arn', 'arn:aws:sts::1:federated-user/f']) } });
-  out.push({ ...record, sourceIPAddress: random.pick(['::1', '10.0.0.1', 'lambda.amazonaws.com', '256.1.1.1']) });
+  out.push({
+    ...record,
+    userIdentity: {
+      type: random.pick(['AssumedRole', 'FederatedUser', 'Root', 'AWSService', 'IAMUser']),
+      arn: random.pick([
+        'arn:aws:sts::1:assumed-role/R/S',
+        'arn:aws:iam::1:user/u',
+        'not-an-arn',
+        'arn:aws:sts::1:federated-user/f',
+      ]),
+    },
+  });
+  out.push({
+    ...record,
+    sourceIPAddress: random.pick(['::1', '10.0.0.1', 'lambda.amazonaws.com', '256.1.1.1']),
+  });
   out.push({ ...record, eventSource: 42 });
   return out;
 }
@@ -112,7 +126,8 @@ async function main(): Promise<void> {
     inputs.push({ source: event.source, record: event.record, from: 'generated' });
   }
   for (const [i, event] of generateEvents(300, { seed: 8 }).entries()) {
-    for (const mutated of mutations(event.record, i)) inputs.push({ source: event.source, record: mutated, from: 'mutated' });
+    for (const mutated of mutations(event.record, i))
+      inputs.push({ source: event.source, record: mutated, from: 'mutated' });
   }
   for (const cloud of ['aws', 'azure', 'gcp']) {
     const dir = path.join(CORPUS, cloud);
@@ -126,7 +141,8 @@ async function main(): Promise<void> {
       for (const line of readFileSync(path.join(dir, file), 'utf8').split('\n')) {
         if (line.trim() === '') continue;
         for (const item of current.recordsFromDocument(JSON.parse(line))) {
-          if ('source' in item) inputs.push({ source: item.source, record: item.record, from: `corpus ${file}` });
+          if ('source' in item)
+            inputs.push({ source: item.source, record: item.record, from: `corpus ${file}` });
         }
       }
     }
@@ -138,7 +154,9 @@ async function main(): Promise<void> {
     if (!isDeepStrictEqual(before, after) || serialize(before) !== serialize(after)) {
       differences += 1;
       if (differences <= 5) {
-        console.error(`DIFFERENT (${input.from}, ${input.source}):\n  before ${serialize(before)}\n  after  ${serialize(after)}`);
+        console.error(
+          `DIFFERENT (${input.from}, ${input.source}):\n  before ${serialize(before)}\n  after  ${serialize(after)}`,
+        );
       }
     }
   }
@@ -159,7 +177,9 @@ async function main(): Promise<void> {
     if (baselineRead.parseTimestamp(value) !== currentRead.parseTimestamp(value)) {
       timestampDifferences += 1;
       if (timestampDifferences <= 5) {
-        console.error(`DIFFERENT parseTimestamp(${JSON.stringify(value)}): ${baselineRead.parseTimestamp(value)} vs ${currentRead.parseTimestamp(value)}`);
+        console.error(
+          `DIFFERENT parseTimestamp(${JSON.stringify(value)}): ${baselineRead.parseTimestamp(value)} vs ${currentRead.parseTimestamp(value)}`,
+        );
       }
     }
   }

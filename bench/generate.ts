@@ -34,7 +34,8 @@ export function createRandom(seed: number): Random {
     for (let i = 0; i < length; i++) out += 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[Math.floor(next() * 32)];
     return out;
   };
-  const uuid = (): string => `${hex(8)}-${hex(4)}-4${hex(3)}-${pick(['8', '9', 'a', 'b'])}${hex(3)}-${hex(12)}`;
+  const uuid = (): string =>
+    `${hex(8)}-${hex(4)}-4${hex(3)}-${pick(['8', '9', 'a', 'b'])}${hex(3)}-${hex(12)}`;
   return { next, int, pick, hex, upper, uuid, chance: (p) => next() < p };
 }
 
@@ -77,7 +78,8 @@ export function generateEvents(count: number, options: MixOptions = {}): Generat
   for (let i = 0; i < count; i++) {
     const source = sources[i % sources.length] as SourceName;
     const roll = random.next();
-    const kind: Kind = roll < sensitiveRate ? 'sensitive' : roll < sensitiveRate + trapRate ? 'trap' : 'routine';
+    const kind: Kind =
+      roll < sensitiveRate ? 'sensitive' : roll < sensitiveRate + trapRate ? 'trap' : 'routine';
     const time = new Date(start + i * 37_000 + random.int(0, 999));
     events.push(generateOne(random, source, kind, time));
   }
@@ -102,7 +104,14 @@ export function generateOne(random: Random, source: SourceName, kind: Kind, time
 
 const ACCOUNTS = ['111122223333', '444455556666', '777788889999', '123456789012', '210987654321'];
 const REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-2'];
-const ROLES = ['OrganizationAccountAccessRole', 'AWSReservedSSO_AdministratorAccess_5f1e2d3c4b5a6978', 'ci-deployer', 'eks-node-role', 'DataPipelineRole', 'lambda-exec-orders'];
+const ROLES = [
+  'OrganizationAccountAccessRole',
+  'AWSReservedSSO_AdministratorAccess_5f1e2d3c4b5a6978',
+  'ci-deployer',
+  'eks-node-role',
+  'DataPipelineRole',
+  'lambda-exec-orders',
+];
 const USERS = ['alice', 'bob', 'carol', 'terraform-ci', 'backup-agent', 'dave.ops'];
 const AGENTS = [
   'aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79-99.164.amzn2023.x86_64 exe/x86_64.amzn.2023 prompt/off command/iam.list-roles',
@@ -122,7 +131,16 @@ interface AwsCall {
   readonly resources?: (r: Random, account: string, region: string) => unknown;
 }
 
-const POLICY_ACTIONS = ['s3:GetObject', 's3:PutObject', 'kms:Decrypt', 'logs:PutLogEvents', 'ec2:DescribeInstances', 'sqs:SendMessage', 'dynamodb:Query', 'iam:PassRole'];
+const POLICY_ACTIONS = [
+  's3:GetObject',
+  's3:PutObject',
+  'kms:Decrypt',
+  'logs:PutLogEvents',
+  'ec2:DescribeInstances',
+  'sqs:SendMessage',
+  'dynamodb:Query',
+  'iam:PassRole',
+];
 
 function policyDocument(r: Random, account: string, extraAction?: string): string {
   const statements = [];
@@ -165,7 +183,12 @@ const ROUTINE_AWS: readonly AwsCall[] = [
     readOnly: true,
     request: (r) => ({
       instancesSet: {},
-      filterSet: { items: [{ name: 'tag:Environment', valueSet: { items: [{ value: r.pick(['prod', 'staging', 'dev']) }] } }, { name: 'instance-state-name', valueSet: { items: [{ value: 'running' }] } }] },
+      filterSet: {
+        items: [
+          { name: 'tag:Environment', valueSet: { items: [{ value: r.pick(['prod', 'staging', 'dev']) }] } },
+          { name: 'instance-state-name', valueSet: { items: [{ value: 'running' }] } },
+        ],
+      },
       maxResults: 1000,
     }),
   },
@@ -173,9 +196,16 @@ const ROUTINE_AWS: readonly AwsCall[] = [
     eventSource: 's3.amazonaws.com',
     eventName: 'GetObject',
     readOnly: true,
-    request: (r) => ({ bucketName: `data-lake-${r.hex(6)}`, Host: 's3.us-east-1.amazonaws.com', key: `raw/year=2024/month=05/day=01/part-${r.hex(20)}.snappy.parquet` }),
+    request: (r) => ({
+      bucketName: `data-lake-${r.hex(6)}`,
+      Host: 's3.us-east-1.amazonaws.com',
+      key: `raw/year=2024/month=05/day=01/part-${r.hex(20)}.snappy.parquet`,
+    }),
     resources: (r, account) => [
-      { type: 'AWS::S3::Object', ARN: `arn:aws:s3:::data-lake-${r.hex(6)}/raw/part-${r.hex(20)}.snappy.parquet` },
+      {
+        type: 'AWS::S3::Object',
+        ARN: `arn:aws:s3:::data-lake-${r.hex(6)}/raw/part-${r.hex(20)}.snappy.parquet`,
+      },
       { accountId: account, type: 'AWS::S3::Bucket', ARN: `arn:aws:s3:::data-lake-${r.hex(6)}` },
     ],
   },
@@ -183,25 +213,48 @@ const ROUTINE_AWS: readonly AwsCall[] = [
     eventSource: 'sts.amazonaws.com',
     eventName: 'AssumeRole',
     readOnly: true,
-    request: (r, account) => ({ roleArn: `arn:aws:iam::${account}:role/${r.pick(ROLES)}`, roleSessionName: `session-${r.hex(12)}`, durationSeconds: 3600 }),
-    response: (r, account) => ({
-      credentials: { accessKeyId: `ASIA${r.upper(16)}`, sessionToken: r.hex(120), expiration: 'May 1, 2024, 1:00:00 PM' },
-      assumedRoleUser: { assumedRoleId: `AROA${r.upper(17)}:session-${r.hex(12)}`, arn: `arn:aws:sts::${account}:assumed-role/${r.pick(ROLES)}/session-${r.hex(12)}` },
+    request: (r, account) => ({
+      roleArn: `arn:aws:iam::${account}:role/${r.pick(ROLES)}`,
+      roleSessionName: `session-${r.hex(12)}`,
+      durationSeconds: 3600,
     }),
-    resources: (r, account) => [{ accountId: account, type: 'AWS::IAM::Role', ARN: `arn:aws:iam::${account}:role/${r.pick(ROLES)}` }],
+    response: (r, account) => ({
+      credentials: {
+        accessKeyId: `ASIA${r.upper(16)}`,
+        sessionToken: r.hex(120),
+        expiration: 'May 1, 2024, 1:00:00 PM',
+      },
+      assumedRoleUser: {
+        assumedRoleId: `AROA${r.upper(17)}:session-${r.hex(12)}`,
+        arn: `arn:aws:sts::${account}:assumed-role/${r.pick(ROLES)}/session-${r.hex(12)}`,
+      },
+    }),
+    resources: (r, account) => [
+      { accountId: account, type: 'AWS::IAM::Role', ARN: `arn:aws:iam::${account}:role/${r.pick(ROLES)}` },
+    ],
   },
   {
     eventSource: 'kms.amazonaws.com',
     eventName: 'Decrypt',
     readOnly: true,
-    request: (r, account) => ({ encryptionContext: { 'aws:lambda:FunctionArn': `arn:aws:lambda:us-east-1:${account}:function:orders-${r.hex(4)}` }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' }),
-    resources: (r, account, region) => [{ accountId: account, type: 'AWS::KMS::Key', ARN: `arn:aws:kms:${region}:${account}:key/${r.uuid()}` }],
+    request: (r, account) => ({
+      encryptionContext: {
+        'aws:lambda:FunctionArn': `arn:aws:lambda:us-east-1:${account}:function:orders-${r.hex(4)}`,
+      },
+      encryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    }),
+    resources: (r, account, region) => [
+      { accountId: account, type: 'AWS::KMS::Key', ARN: `arn:aws:kms:${region}:${account}:key/${r.uuid()}` },
+    ],
   },
   {
     eventSource: 'logs.amazonaws.com',
     eventName: 'CreateLogStream',
     readOnly: false,
-    request: (r) => ({ logGroupName: `/aws/lambda/orders-${r.hex(4)}`, logStreamName: `2024/05/01/[$LATEST]${r.hex(32)}` }),
+    request: (r) => ({
+      logGroupName: `/aws/lambda/orders-${r.hex(4)}`,
+      logStreamName: `2024/05/01/[$LATEST]${r.hex(32)}`,
+    }),
   },
   {
     eventSource: 'dynamodb.amazonaws.com',
@@ -214,7 +267,20 @@ const ROUTINE_AWS: readonly AwsCall[] = [
     eventName: 'UpdateFunctionConfiguration20150331v2',
     readOnly: false,
     request: (r) => ({ functionName: `orders-${r.hex(4)}`, memorySize: 512, timeout: 30, environment: {} }),
-    response: (r, account, region) => ({ functionName: `orders-${r.hex(4)}`, functionArn: `arn:aws:lambda:${region}:${account}:function:orders-${r.hex(4)}`, runtime: 'nodejs20.x', role: `arn:aws:iam::${account}:role/lambda-exec-orders`, handler: 'index.handler', codeSize: r.int(1000, 9000000), memorySize: 512, lastModified: '2024-05-01T12:00:00.000+0000', codeSha256: r.hex(43), version: '$LATEST', state: 'Active', architectures: ['arm64'] }),
+    response: (r, account, region) => ({
+      functionName: `orders-${r.hex(4)}`,
+      functionArn: `arn:aws:lambda:${region}:${account}:function:orders-${r.hex(4)}`,
+      runtime: 'nodejs20.x',
+      role: `arn:aws:iam::${account}:role/lambda-exec-orders`,
+      handler: 'index.handler',
+      codeSize: r.int(1000, 9000000),
+      memorySize: 512,
+      lastModified: '2024-05-01T12:00:00.000+0000',
+      codeSha256: r.hex(43),
+      version: '$LATEST',
+      state: 'Active',
+      architectures: ['arm64'],
+    }),
   },
   {
     eventSource: 'iam.amazonaws.com',
@@ -232,13 +298,18 @@ const ROUTINE_AWS: readonly AwsCall[] = [
     eventSource: 'cloudtrail.amazonaws.com',
     eventName: 'LookupEvents',
     readOnly: true,
-    request: () => ({ maxResults: 50, lookupAttributes: [{ attributeKey: 'EventSource', attributeValue: 'ec2.amazonaws.com' }] }),
+    request: () => ({
+      maxResults: 50,
+      lookupAttributes: [{ attributeKey: 'EventSource', attributeValue: 'ec2.amazonaws.com' }],
+    }),
   },
   {
     eventSource: 'secretsmanager.amazonaws.com',
     eventName: 'GetSecretValue',
     readOnly: true,
-    request: (r, account, region) => ({ secretId: `arn:aws:secretsmanager:${region}:${account}:secret:prod/orders/db-${r.hex(6)}` }),
+    request: (r, account, region) => ({
+      secretId: `arn:aws:secretsmanager:${region}:${account}:secret:prod/orders/db-${r.hex(6)}`,
+    }),
   },
 ];
 
@@ -259,8 +330,18 @@ const SENSITIVE_AWS: readonly AwsCall[] = [
     eventSource: 'iam.amazonaws.com',
     eventName: 'CreatePolicyVersion',
     readOnly: false,
-    request: (r, account) => ({ policyArn: `arn:aws:iam::${account}:policy/app-${r.hex(6)}`, policyDocument: policyDocument(r, account), setAsDefault: true }),
-    response: (r) => ({ policyVersion: { versionId: `v${r.int(2, 5)}`, isDefaultVersion: true, createDate: 'May 1, 2024, 12:00:00 PM' } }),
+    request: (r, account) => ({
+      policyArn: `arn:aws:iam::${account}:policy/app-${r.hex(6)}`,
+      policyDocument: policyDocument(r, account),
+      setAsDefault: true,
+    }),
+    response: (r) => ({
+      policyVersion: {
+        versionId: `v${r.int(2, 5)}`,
+        isDefaultVersion: true,
+        createDate: 'May 1, 2024, 12:00:00 PM',
+      },
+    }),
   },
 ];
 
@@ -270,14 +351,25 @@ const TRAP_AWS: readonly AwsCall[] = [
     eventSource: 'iam.amazonaws.com',
     eventName: 'PutRolePolicy',
     readOnly: false,
-    request: (r, account) => ({ roleName: r.pick(ROLES), policyName: 'allow-policy-admin', policyDocument: policyDocument(r, account, 'iam:CreatePolicyVersion') }),
+    request: (r, account) => ({
+      roleName: r.pick(ROLES),
+      policyName: 'allow-policy-admin',
+      policyDocument: policyDocument(r, account, 'iam:CreatePolicyVersion'),
+    }),
   },
   {
     eventSource: 'iam.amazonaws.com',
     eventName: 'CreateAccessKey',
     readOnly: false,
     request: (r) => ({ userName: r.pick(USERS) }),
-    response: (r) => ({ accessKey: { accessKeyId: `AKIA${r.upper(16)}`, status: 'Active', userName: r.pick(USERS), createDate: 'May 1, 2024, 12:00:00 PM' } }),
+    response: (r) => ({
+      accessKey: {
+        accessKeyId: `AKIA${r.upper(16)}`,
+        status: 'Active',
+        userName: r.pick(USERS),
+        createDate: 'May 1, 2024, 12:00:00 PM',
+      },
+    }),
   },
   {
     eventSource: 'sts.amazonaws.com',
@@ -291,7 +383,9 @@ function awsIdentity(r: Random, account: string): Record<string, unknown> {
   const roll = r.next();
   if (roll < 0.6) {
     const role = r.pick(ROLES);
-    const session = r.chance(0.5) ? `${r.pick(USERS)}@example.com` : `botocore-session-${r.int(1000000000, 1999999999)}`;
+    const session = r.chance(0.5)
+      ? `${r.pick(USERS)}@example.com`
+      : `botocore-session-${r.int(1000000000, 1999999999)}`;
     const roleId = `AROA${r.upper(17)}`;
     return {
       type: 'AssumedRole',
@@ -300,9 +394,18 @@ function awsIdentity(r: Random, account: string): Record<string, unknown> {
       accountId: account,
       accessKeyId: `ASIA${r.upper(16)}`,
       sessionContext: {
-        sessionIssuer: { type: 'Role', principalId: roleId, arn: `arn:aws:iam::${account}:role/${role}`, accountId: account, userName: role },
+        sessionIssuer: {
+          type: 'Role',
+          principalId: roleId,
+          arn: `arn:aws:iam::${account}:role/${role}`,
+          accountId: account,
+          userName: role,
+        },
         webIdFederationData: {},
-        attributes: { creationDate: '2024-05-01T11:02:13Z', mfaAuthenticated: r.chance(0.3) ? 'true' : 'false' },
+        attributes: {
+          creationDate: '2024-05-01T11:02:13Z',
+          mfaAuthenticated: r.chance(0.3) ? 'true' : 'false',
+        },
         ...(r.chance(0.3) ? { sourceIdentity: `${r.pick(USERS)}@example.com` } : {}),
       },
     };
@@ -316,11 +419,34 @@ function awsIdentity(r: Random, account: string): Record<string, unknown> {
       accountId: account,
       accessKeyId: `AKIA${r.upper(16)}`,
       userName: user,
-      ...(r.chance(0.4) ? { sessionContext: { sessionIssuer: {}, webIdFederationData: {}, attributes: { creationDate: '2024-05-01T10:00:00Z', mfaAuthenticated: 'true' } } } : {}),
+      ...(r.chance(0.4)
+        ? {
+            sessionContext: {
+              sessionIssuer: {},
+              webIdFederationData: {},
+              attributes: { creationDate: '2024-05-01T10:00:00Z', mfaAuthenticated: 'true' },
+            },
+          }
+        : {}),
     };
   }
-  if (roll < 0.97) return { type: 'AWSService', invokedBy: r.pick(['lambda.amazonaws.com', 'ec2.amazonaws.com', 'cloudformation.amazonaws.com', 'elasticloadbalancing.amazonaws.com']) };
-  return { type: 'Root', principalId: account, arn: `arn:aws:iam::${account}:root`, accountId: account, accessKeyId: '' };
+  if (roll < 0.97)
+    return {
+      type: 'AWSService',
+      invokedBy: r.pick([
+        'lambda.amazonaws.com',
+        'ec2.amazonaws.com',
+        'cloudformation.amazonaws.com',
+        'elasticloadbalancing.amazonaws.com',
+      ]),
+    };
+  return {
+    type: 'Root',
+    principalId: account,
+    arn: `arn:aws:iam::${account}:root`,
+    accountId: account,
+    accessKeyId: '',
+  };
 }
 
 function cloudTrailRecord(r: Random, kind: Kind, time: Date): Record<string, unknown> {
@@ -337,7 +463,9 @@ function cloudTrailRecord(r: Random, kind: Kind, time: Date): Record<string, unk
     eventSource: call.eventSource,
     eventName: call.eventName,
     awsRegion: region,
-    sourceIPAddress: byService ? identity.invokedBy : `${r.int(3, 223)}.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`,
+    sourceIPAddress: byService
+      ? identity.invokedBy
+      : `${r.int(3, 223)}.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`,
     userAgent: byService ? identity.invokedBy : r.pick(AGENTS),
   };
   if (failed) {
@@ -347,7 +475,14 @@ function cloudTrailRecord(r: Random, kind: Kind, time: Date): Record<string, unk
   record.requestParameters = call.request(r, account, region);
   record.responseElements = failed || call.response === undefined ? null : call.response(r, account, region);
   if (call.eventSource === 's3.amazonaws.com') {
-    record.additionalEventData = { SignatureVersion: 'SigV4', CipherSuite: 'TLS_AES_128_GCM_SHA256', bytesTransferredIn: 0, AuthenticationMethod: 'AuthHeader', 'x-amz-id-2': r.hex(60), bytesTransferredOut: r.int(100, 90000000) };
+    record.additionalEventData = {
+      SignatureVersion: 'SigV4',
+      CipherSuite: 'TLS_AES_128_GCM_SHA256',
+      bytesTransferredIn: 0,
+      AuthenticationMethod: 'AuthHeader',
+      'x-amz-id-2': r.hex(60),
+      bytesTransferredOut: r.int(100, 90000000),
+    };
   }
   record.requestID = r.uuid();
   record.eventID = r.uuid();
@@ -358,7 +493,11 @@ function cloudTrailRecord(r: Random, kind: Kind, time: Date): Record<string, unk
   record.recipientAccountId = account;
   record.eventCategory = call.eventSource === 's3.amazonaws.com' ? 'Data' : 'Management';
   if (!byService) {
-    record.tlsDetails = { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_128_GCM_SHA256', clientProvidedHostHeader: `${call.eventSource.replace('.amazonaws.com', '')}.${region}.amazonaws.com` };
+    record.tlsDetails = {
+      tlsVersion: 'TLSv1.3',
+      cipherSuite: 'TLS_AES_128_GCM_SHA256',
+      clientProvidedHostHeader: `${call.eventSource.replace('.amazonaws.com', '')}.${region}.amazonaws.com`,
+    };
   }
   if (r.chance(0.2)) record.sessionCredentialFromConsole = 'true';
   return record;
@@ -366,7 +505,11 @@ function cloudTrailRecord(r: Random, kind: Kind, time: Date): Record<string, unk
 
 // Azure Activity Log (Event Hub shape) -------------------------------------------------------------------
 
-const SUBSCRIPTIONS = ['0b1f6471-1bf0-4dda-aec3-111111111111', '5c3c6f1e-2d7a-4b8e-9f20-222222222222', '9a8b7c6d-5e4f-4a3b-8c2d-333333333333'];
+const SUBSCRIPTIONS = [
+  '0b1f6471-1bf0-4dda-aec3-111111111111',
+  '5c3c6f1e-2d7a-4b8e-9f20-222222222222',
+  '9a8b7c6d-5e4f-4a3b-8c2d-333333333333',
+];
 const RESOURCE_GROUPS = ['rg-prod-web', 'rg-data', 'rg-shared-network', 'rg-aks-prod'];
 const ROUTINE_AZURE = [
   ['MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE', 'Microsoft.Compute/virtualMachines', 'vm-web-'],
@@ -375,7 +518,11 @@ const ROUTINE_AZURE = [
   ['MICROSOFT.KEYVAULT/VAULTS/WRITE', 'Microsoft.KeyVault/vaults', 'kv-prod-'],
   ['MICROSOFT.RESOURCES/DEPLOYMENTS/WRITE', 'Microsoft.Resources/deployments', 'deploy-'],
   ['MICROSOFT.WEB/SITES/RESTART/ACTION', 'Microsoft.Web/sites', 'app-orders-'],
-  ['MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/LISTCLUSTERUSERCREDENTIAL/ACTION', 'Microsoft.ContainerService/managedClusters', 'aks-'],
+  [
+    'MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/LISTCLUSTERUSERCREDENTIAL/ACTION',
+    'Microsoft.ContainerService/managedClusters',
+    'aks-',
+  ],
 ] as const;
 
 function azureClaims(r: Random, upn: string, oid: string, tenant: string): Record<string, string> {
@@ -422,16 +569,32 @@ function azureRecord(r: Random, kind: Kind, time: Date): Record<string, unknown>
     const elevate = r.chance(0.2);
     operationName = elevate
       ? 'Microsoft.Authorization/elevateAccess/action'
-      : r.pick(['MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE', 'Microsoft.Authorization/roleAssignments/write']);
-    resourceId = elevate ? '/providers/Microsoft.Authorization' : `/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.Authorization/roleAssignments/${r.uuid()}`;
+      : r.pick([
+          'MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE',
+          'Microsoft.Authorization/roleAssignments/write',
+        ]);
+    resourceId = elevate
+      ? '/providers/Microsoft.Authorization'
+      : `/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.Authorization/roleAssignments/${r.uuid()}`;
     if (!elevate) {
       requestbody = JSON.stringify({
         Id: r.uuid(),
-        Properties: { PrincipalId: r.uuid(), PrincipalType: 'User', RoleDefinitionId: `/subscriptions/${subscription}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635`, Scope: `/subscriptions/${subscription}/resourceGroups/${group}`, Condition: null, ConditionVersion: null },
+        Properties: {
+          PrincipalId: r.uuid(),
+          PrincipalType: 'User',
+          RoleDefinitionId: `/subscriptions/${subscription}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635`,
+          Scope: `/subscriptions/${subscription}/resourceGroups/${group}`,
+          Condition: null,
+          ConditionVersion: null,
+        },
       });
     }
   } else if (kind === 'trap') {
-    operationName = r.pick(['MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/DELETE', 'Microsoft.Authorization/roleDefinitions/write', 'Microsoft.Authorization/policyAssignments/write']);
+    operationName = r.pick([
+      'MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/DELETE',
+      'Microsoft.Authorization/roleDefinitions/write',
+      'Microsoft.Authorization/policyAssignments/write',
+    ]);
     resourceId = `/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.Authorization/roleAssignments/${r.uuid()}`;
   } else {
     const [op, type, prefix] = r.pick(ROUTINE_AZURE);
@@ -485,25 +648,58 @@ function azureRecord(r: Random, kind: Kind, time: Date): Record<string, unknown>
 
 const PROJECTS = ['acme-prod-4821', 'acme-data-1193', 'acme-shared-net', 'acme-ml-7730'];
 const ROUTINE_GCP = [
-  ['compute.googleapis.com', 'v1.compute.instances.insert', 'gce_instance', 'projects/{p}/zones/europe-west1-b/instances/web-{h}'],
-  ['storage.googleapis.com', 'storage.objects.create', 'gcs_bucket', 'projects/_/buckets/{p}-lake/objects/raw/{h}.json'],
-  ['container.googleapis.com', 'google.container.v1.ClusterManager.UpdateCluster', 'gke_cluster', 'projects/{p}/locations/europe-west1/clusters/gke-{h}'],
-  ['iam.googleapis.com', 'google.iam.admin.v1.CreateServiceAccount', 'service_account', 'projects/{p}/serviceAccounts/{h}@{p}.iam.gserviceaccount.com'],
+  [
+    'compute.googleapis.com',
+    'v1.compute.instances.insert',
+    'gce_instance',
+    'projects/{p}/zones/europe-west1-b/instances/web-{h}',
+  ],
+  [
+    'storage.googleapis.com',
+    'storage.objects.create',
+    'gcs_bucket',
+    'projects/_/buckets/{p}-lake/objects/raw/{h}.json',
+  ],
+  [
+    'container.googleapis.com',
+    'google.container.v1.ClusterManager.UpdateCluster',
+    'gke_cluster',
+    'projects/{p}/locations/europe-west1/clusters/gke-{h}',
+  ],
+  [
+    'iam.googleapis.com',
+    'google.iam.admin.v1.CreateServiceAccount',
+    'service_account',
+    'projects/{p}/serviceAccounts/{h}@{p}.iam.gserviceaccount.com',
+  ],
   ['cloudresourcemanager.googleapis.com', 'GetIamPolicy', 'project', 'projects/{p}'],
-  ['bigquery.googleapis.com', 'google.cloud.bigquery.v2.JobService.InsertJob', 'bigquery_project', 'projects/{p}/jobs/bqjob_{h}'],
-  ['cloudkms.googleapis.com', 'Decrypt', 'cloudkms_cryptokey', 'projects/{p}/locations/global/keyRings/ring/cryptoKeys/key-{h}'],
+  [
+    'bigquery.googleapis.com',
+    'google.cloud.bigquery.v2.JobService.InsertJob',
+    'bigquery_project',
+    'projects/{p}/jobs/bqjob_{h}',
+  ],
+  [
+    'cloudkms.googleapis.com',
+    'Decrypt',
+    'cloudkms_cryptokey',
+    'projects/{p}/locations/global/keyRings/ring/cryptoKeys/key-{h}',
+  ],
 ] as const;
 
 function gcpEntry(r: Random, kind: Kind, time: Date): Record<string, unknown> {
   const project = r.pick(PROJECTS);
-  const fill = (template: string, h: string): string => template.replaceAll('{p}', project).replaceAll('{h}', h);
+  const fill = (template: string, h: string): string =>
+    template.replaceAll('{p}', project).replaceAll('{h}', h);
   let serviceName: string;
   let methodName: string;
   let type: string;
   let resourceName: string;
   let request: Record<string, unknown> | undefined;
   let serviceData: Record<string, unknown> | undefined;
-  const principal = r.chance(0.5) ? `${r.pick(USERS)}@acme.example` : `deployer@${project}.iam.gserviceaccount.com`;
+  const principal = r.chance(0.5)
+    ? `${r.pick(USERS)}@acme.example`
+    : `deployer@${project}.iam.gserviceaccount.com`;
   if (kind === 'sensitive') {
     const keyDelete = r.chance(0.4);
     if (keyDelete) {
@@ -511,7 +707,10 @@ function gcpEntry(r: Random, kind: Kind, time: Date): Record<string, unknown> {
       methodName = 'google.iam.admin.v1.DeleteServiceAccountKey';
       type = 'service_account';
       resourceName = `projects/${project}/serviceAccounts/app-${r.hex(4)}@${project}.iam.gserviceaccount.com/keys/${r.hex(40)}`;
-      request = { '@type': 'type.googleapis.com/google.iam.admin.v1.DeleteServiceAccountKeyRequest', name: resourceName };
+      request = {
+        '@type': 'type.googleapis.com/google.iam.admin.v1.DeleteServiceAccountKeyRequest',
+        name: resourceName,
+      };
     } else {
       [serviceName, methodName, type] = r.pick([
         ['cloudresourcemanager.googleapis.com', 'SetIamPolicy', 'project'],
@@ -523,7 +722,15 @@ function gcpEntry(r: Random, kind: Kind, time: Date): Record<string, unknown> {
       request = {
         '@type': 'type.googleapis.com/google.iam.v1.SetIamPolicyRequest',
         resource: resourceName,
-        policy: { bindings: [{ role: 'roles/editor', members: [member, `serviceAccount:deployer@${project}.iam.gserviceaccount.com`] }], etag: `BwX${r.upper(9)}=` },
+        policy: {
+          bindings: [
+            {
+              role: 'roles/editor',
+              members: [member, `serviceAccount:deployer@${project}.iam.gserviceaccount.com`],
+            },
+          ],
+          etag: `BwX${r.upper(9)}=`,
+        },
       };
       serviceData = {
         '@type': 'type.googleapis.com/google.iam.v1.logging.AuditData',
@@ -543,7 +750,11 @@ function gcpEntry(r: Random, kind: Kind, time: Date): Record<string, unknown> {
     methodName = method;
     type = resource;
     resourceName = fill(template, r.hex(8));
-    request = { '@type': `type.googleapis.com/${method.split('.').slice(0, -1).join('.') || 'google.Request'}`, name: resourceName, requestId: r.uuid() };
+    request = {
+      '@type': `type.googleapis.com/${method.split('.').slice(0, -1).join('.') || 'google.Request'}`,
+      name: resourceName,
+      requestId: r.uuid(),
+    };
   }
   const failed = r.chance(0.03);
   const entry: Record<string, unknown> = {
@@ -552,19 +763,36 @@ function gcpEntry(r: Random, kind: Kind, time: Date): Record<string, unknown> {
       status: failed ? { code: 7, message: 'PERMISSION_DENIED' } : {},
       authenticationInfo: {
         principalEmail: principal,
-        principalSubject: principal.includes('gserviceaccount') ? `serviceAccount:${principal}` : `user:${principal}`,
-        ...(r.chance(0.3) ? { serviceAccountKeyName: `//iam.googleapis.com/projects/${project}/serviceAccounts/${principal}/keys/${r.hex(40)}` } : {}),
+        principalSubject: principal.includes('gserviceaccount')
+          ? `serviceAccount:${principal}`
+          : `user:${principal}`,
+        ...(r.chance(0.3)
+          ? {
+              serviceAccountKeyName: `//iam.googleapis.com/projects/${project}/serviceAccounts/${principal}/keys/${r.hex(40)}`,
+            }
+          : {}),
       },
       requestMetadata: {
         callerIp: `${r.int(3, 223)}.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`,
-        callerSuppliedUserAgent: r.pick(['google-cloud-sdk gcloud/471.0.0 command/gcloud.compute.instances.create invocation-id/' + r.hex(32) + ' environment/None environment-version/None client-os/LINUX client-os-ver/6.5.0 client-pltf-arch/x86_64 interactive/True from-script/False python/3.11.8 term/xterm-256color (Linux 6.5.0-1020-gcp),gzip(gfe)', 'Terraform/1.7.5 (+https://www.terraform.io) Terraform-Plugin-SDK/2.33.0 terraform-provider-google/5.24.0,gzip(gfe)', 'grpc-go/1.62.1,gzip(gfe)']),
+        callerSuppliedUserAgent: r.pick([
+          'google-cloud-sdk gcloud/471.0.0 command/gcloud.compute.instances.create invocation-id/' +
+            r.hex(32) +
+            ' environment/None environment-version/None client-os/LINUX client-os-ver/6.5.0 client-pltf-arch/x86_64 interactive/True from-script/False python/3.11.8 term/xterm-256color (Linux 6.5.0-1020-gcp),gzip(gfe)',
+          'Terraform/1.7.5 (+https://www.terraform.io) Terraform-Plugin-SDK/2.33.0 terraform-provider-google/5.24.0,gzip(gfe)',
+          'grpc-go/1.62.1,gzip(gfe)',
+        ]),
         requestAttributes: { time: time.toISOString(), auth: {} },
         destinationAttributes: {},
       },
       serviceName,
       methodName,
       authorizationInfo: [
-        { resource: resourceName, permission: `${serviceName.split('.')[0]}.${type}.${methodName.split('.').pop()?.toLowerCase()}`, granted: !failed, resourceAttributes: { service: serviceName, name: resourceName, type: `${serviceName}/${type}` } },
+        {
+          resource: resourceName,
+          permission: `${serviceName.split('.')[0]}.${type}.${methodName.split('.').pop()?.toLowerCase()}`,
+          granted: !failed,
+          resourceAttributes: { service: serviceName, name: resourceName, type: `${serviceName}/${type}` },
+        },
       ],
       resourceName,
       ...(request !== undefined ? { request } : {}),
@@ -572,11 +800,21 @@ function gcpEntry(r: Random, kind: Kind, time: Date): Record<string, unknown> {
       resourceLocation: { currentLocations: [r.pick(['europe-west1', 'us-central1', 'global'])] },
     },
     insertId: `${r.hex(12)}${r.int(0, 9)}`,
-    resource: { type, labels: { project_id: project, ...(type === 'gce_instance' ? { zone: 'europe-west1-b', instance_id: String(r.int(1e15, 9e15)) } : {}) } },
+    resource: {
+      type,
+      labels: {
+        project_id: project,
+        ...(type === 'gce_instance'
+          ? { zone: 'europe-west1-b', instance_id: String(r.int(1e15, 9e15)) }
+          : {}),
+      },
+    },
     timestamp: time.toISOString(),
     severity: failed ? 'ERROR' : 'NOTICE',
     logName: `projects/${project}/logs/cloudaudit.googleapis.com%2Factivity`,
-    operation: r.chance(0.3) ? { id: `operation-${r.hex(20)}`, producer: serviceName, first: true } : undefined,
+    operation: r.chance(0.3)
+      ? { id: `operation-${r.hex(20)}`, producer: serviceName, first: true }
+      : undefined,
     receiveTimestamp: new Date(time.getTime() + r.int(100, 2000)).toISOString(),
   };
   if (entry.operation === undefined) delete entry.operation;

@@ -100,7 +100,11 @@ export function formatNs(ns: number): string {
 }
 
 export function formatRatio(ratio: number): string {
-  return ratio >= 100 ? `${ratio.toFixed(0)}×` : ratio >= 10 ? `${ratio.toFixed(1)}×` : `${ratio.toFixed(2)}×`;
+  return ratio >= 100
+    ? `${ratio.toFixed(0)}×`
+    : ratio >= 10
+      ? `${ratio.toFixed(1)}×`
+      : `${ratio.toFixed(2)}×`;
 }
 
 export function formatBytes(bytes: number): string {

@@ -84,13 +84,19 @@ export async function benchKinesis(options: {
   ];
   const rows: KinesisRow[] = [];
   for (const input of inputs) {
-    const payload = kinesisPayloads(input.source, count, input.gzipBatch === undefined ? {} : { gzipBatch: input.gzipBatch });
+    const payload = kinesisPayloads(
+      input.source,
+      count,
+      input.gzipBatch === undefined ? {} : { gzipBatch: input.gzipBatch },
+    );
     const limit = (): number => {
       let n = 0;
       for (const data of payload.data) {
         let bytes: Uint8Array = Buffer.from(data, 'base64');
         if (input.gzipBatch !== undefined) bytes = gunzipSync(bytes);
-        const value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+        const value = JSON.parse(
+          Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+        );
         if (value !== null) n += 1;
       }
       return n;

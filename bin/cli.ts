@@ -7,6 +7,7 @@ import { loadRules } from '../lambda/engine/rules';
 import { formatSummary, progressReporter, renderAlertBlock, renderBadRecord } from '../lambda/local/output';
 import { isRenderChannel, RENDER_CHANNELS, renderForChannel } from '../lambda/local/render-command';
 import { runLocal } from '../lambda/local/run';
+import { SqlCommandError, sweepSqlText } from '../lambda/local/sql-command';
 import { openStateFile, saveStateFile } from '../lambda/local/state-file';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,6 +21,8 @@ With no paths, scans the bundled samples/.
 Options:
   --format text|ndjson  how alerts are printed (default: text)
   --render CHANNEL      print each alert exactly as it arrives: email, slack or sns
+  --sql                 print the sweep's Athena SQL per rule and source instead of scanning
+  --since DURATION      the window --sql covers, ending now (default: 30d, the seed's retrospective)
   --matches             print one JSON line per matching record, without dedupe or suppression
   --state FILE          keep dedupe and suppression state in FILE across runs
   --rules DIR           the rules to run (default: rules/)
@@ -32,6 +35,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       format: { type: 'string', default: 'text' },
       render: { type: 'string' },
+      sql: { type: 'boolean', default: false },
+      since: { type: 'string' },
       matches: { type: 'boolean', default: false },
       state: { type: 'string' },
       rules: { type: 'string', default: path.join(ROOT, 'rules') },
@@ -57,6 +62,16 @@ async function main(argv: string[]): Promise<number> {
   const paths =
     positionals.length > 0 ? positionals : [path.relative(process.cwd(), path.join(ROOT, 'samples')) || '.'];
   const rules = await loadRules(values.rules);
+  if (values.sql) {
+    try {
+      process.stdout.write(sweepSqlText(rules, values.since === undefined ? {} : { since: values.since }));
+    } catch (error) {
+      if (!(error instanceof SqlCommandError)) throw error;
+      process.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    return 0;
+  }
   const store = values.state ? await openStateFile(values.state) : new MemoryStore();
   const progress = progressReporter(process.stderr);
   const machineReadable = format === 'ndjson' || values.matches || channel !== undefined;

@@ -40,6 +40,14 @@ export interface DetectDependencies {
   readonly metrics: PipelineMetrics;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /**
+   * Builds, once per rule set, a check over a Kinesis payload's text (after gunzip) that says whether
+   * any rule could match a record in it; payloads it rejects are skipped without parsing and counted as
+   * `RecordsSkipped`. It must be sound (see `compileLiteralPrefilter`). A skipped payload is never
+   * dead-lettered, even one that would not have parsed: it could not have alerted either way.
+   * @default - no pre-filter: every payload is parsed
+   */
+  readonly prefilter?: (rules: readonly DetectorRule[]) => ((text: string) => boolean) | undefined;
 }
 
 /** The largest payload a gzipped Kinesis record may inflate to; more is a bomb, not a log record. */
@@ -89,7 +97,7 @@ export async function detect(
     deps.logger.error('rules failed to load', { error: describeError(error) });
     throw error;
   });
-  const run = new Invocation(rules, deps);
+  const run = new Invocation(rules, deps, prefilterFor(rules, deps.prefilter));
   try {
     if (isKinesisEvent(event)) {
       const failed: string[] = [];
@@ -103,6 +111,18 @@ export async function detect(
   } finally {
     run.report();
   }
+}
+
+/** One compiled pre-filter per rule set (`cachedRules` hands out the same array every time). */
+const prefilters = new WeakMap<readonly DetectorRule[], ((text: string) => boolean) | undefined>();
+
+function prefilterFor(
+  rules: readonly DetectorRule[],
+  build: DetectDependencies['prefilter'],
+): ((text: string) => boolean) | undefined {
+  if (build === undefined) return undefined;
+  if (!prefilters.has(rules)) prefilters.set(rules, build(rules));
+  return prefilters.get(rules);
 }
 
 type Verdict = 'done' | 'retry';
@@ -130,11 +150,13 @@ class Invocation {
     retried: 0,
     published: 0,
     deferred: 0,
+    skipped: 0,
   };
 
   constructor(
     rules: readonly DetectorRule[],
     private readonly deps: DetectDependencies,
+    private readonly prefilter?: (text: string) => boolean,
   ) {
     const store: DetectionStore = {
       recordMatch: (input) =>
@@ -160,7 +182,12 @@ class Invocation {
     if (raw === undefined) return this.bad(origin, 'Kinesis data is not valid base64');
     let documents: ParsedDocument[];
     try {
-      documents = parsePayload(raw);
+      const text = payloadText(raw);
+      if (this.prefilter !== undefined && !this.prefilter(text)) {
+        this.counts.skipped += 1;
+        return 'done';
+      }
+      documents = parseDocuments(text);
     } catch (error) {
       return this.bad(origin, describeError(error).message);
     }
@@ -310,6 +337,7 @@ class Invocation {
       RecordsRetried: this.counts.retried,
       AlertsPublished: this.counts.published,
       AlertsDeferred: this.counts.deferred,
+      ...(this.prefilter === undefined ? {} : { RecordsSkipped: this.counts.skipped }),
     };
     for (const [name, value] of Object.entries(figures))
       this.deps.metrics.addMetric(name, MetricUnit.Count, value);
@@ -337,6 +365,14 @@ function decodeBase64(data: string): Buffer | undefined {
  * payload as a whole is unreadable.
  */
 export function parsePayload(raw: Uint8Array): ParsedDocument[] {
+  return parseDocuments(payloadText(raw));
+}
+
+/** Strict: a payload that is not UTF-8 is a bad record, not text with replacement characters. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes → text: gunzip when the gzip magic says so, then strict UTF-8. Throws with a reason. */
+export function payloadText(raw: Uint8Array): string {
   let bytes = raw;
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
@@ -345,12 +381,15 @@ export function parsePayload(raw: Uint8Array): ParsedDocument[] {
       throw new Error(`gzip payload could not be inflated: ${describeError(error).message}`);
     }
   }
-  let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return UTF8.decode(bytes);
   } catch {
     throw new Error('payload is not UTF-8');
   }
+}
+
+/** Text → one JSON document, or JSON Lines. Throws when it is neither. */
+export function parseDocuments(text: string): ParsedDocument[] {
   try {
     return [{ value: JSON.parse(text) }];
   } catch (error) {

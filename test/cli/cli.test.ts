@@ -158,6 +158,24 @@ describe('the local detector (npm start)', () => {
     expect(run.stderr).toContain('--render must be one of email, slack, sns');
   });
 
+  it('prints the sweep SQL per rule and source for a window with --sql --since', async () => {
+    const run = await cli('--sql', '--since', '2h');
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('for the last 2h');
+    for (const table of ['cloudtrail_logs', 'azure_activity_logs', 'gcp_audit_logs']) {
+      expect(run.stdout).toContain(table);
+    }
+    expect(run.stdout).toContain("'iam.amazonaws.com'");
+  });
+
+  it('refuses a --since that is not a duration', async () => {
+    const run = await cli('--sql', '--since', 'yesterday');
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--since must be a duration');
+  });
+
   it('refuses an unknown output format', async () => {
     const run = await cli('--format', 'xml');
 

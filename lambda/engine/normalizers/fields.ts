@@ -51,7 +51,9 @@ export function compileTable(rules: readonly FieldRule[]): CompiledTable {
     }
     const readers = rule.raw.map(compileReader);
     const read =
-      rule.copy === 'string' ? firstOf(readers, (value) => str(value)) : firstOf(readers, (value) => json(value));
+      rule.copy === 'string'
+        ? firstOf(readers, (value) => str(value))
+        : firstOf(readers, (value) => json(value));
     return { read, parent, leaf: ecsPath[ecsPath.length - 1] as string };
   });
   return { rules, copies, steps };

@@ -161,14 +161,22 @@ function sha256Hex(text: string): string {
     : crypto.createHash('sha256').update(text).digest('hex');
 }
 
-/** Characters `JSON.stringify` escapes (and lone surrogates, which it escapes too). */
-const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
+/** Whether `JSON.stringify` would escape anything in `text`: `"`, `\\`, control characters, surrogates. */
+function needsEscaping(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    // Paired surrogates are kept as they are by JSON.stringify; flagging them only costs the slow path.
+    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return true;
+  }
+  return false;
+}
+
 /** `JSON.stringify(key)` for keys seen before: records of one source repeat the same few hundred keys. */
 const quotedKeys = new Map<string, string>();
 const MAX_QUOTED_KEYS = 10_000;
 
 function quote(text: string): string {
-  return NEEDS_ESCAPING.test(text) ? JSON.stringify(text) : `"${text}"`;
+  return needsEscaping(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 function quoteKey(key: string): string {
