@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The CDK app: reads the settings from context, loads the rules, adds the stacks and the security gates.
- * Run by the CDK CLI (`npx cdk synth`, see cdk.json); docs/deploy.md lists the settings.
+ * Run by the CDK CLI (`npx cdk synth`, see cdk.json); README.md ("Settings") lists the settings.
  */
 import { App } from 'aws-cdk-lib';
 import { loadRules } from '../lambda/engine/rules';

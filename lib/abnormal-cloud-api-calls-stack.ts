@@ -1,8 +1,10 @@
-import { CfnOutput, type CfnResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, type CfnResource, Duration, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import type { SweepTableLocation } from '../lambda/engine/compile/athena-sql';
+import type { SourceName } from '../lambda/engine/ecs';
 import type { Rule } from '../lambda/engine/rules';
 import { CloudTrailIngest } from './constructs/cloudtrail-ingest';
 import { DataKey } from './constructs/data-key';
@@ -11,17 +13,34 @@ import { DeadLetterQueue } from './constructs/dead-letter-queue';
 import { ForwarderRole } from './constructs/forwarder-role';
 import { HandlerFunction } from './constructs/handler-function';
 import { IngestStream } from './constructs/ingest-stream';
+import { LakeBucket } from './constructs/lake-bucket';
+import { LAKE_SOURCES, LakeDeliveryStream, type LakeSource } from './constructs/lake-delivery-stream';
 import { NotificationTopic } from './constructs/notification-topic';
-import { OperationsAlarms, type Watched } from './constructs/operations-alarms';
+import { OperationsAlarms, type SweepAlarmOptions, type Watched } from './constructs/operations-alarms';
 import { OrganizationEventBus } from './constructs/organization-event-bus';
+import { QueryWorkgroup } from './constructs/query-workgroup';
 import { STATE_TABLE_SCHEMA, StateTable } from './constructs/state-table';
+import { Sweep } from './constructs/sweep';
+import { SweepCatalog } from './constructs/sweep-catalog';
+import { IAM_EVENTS_REGION } from './iam-event-forwarder-stack';
 import { acknowledge } from './nag';
-import type { AzureFederationSettings, GcpFederationSettings } from './settings';
+import type { AzureFederationSettings, CloudTrailLogsSettings, GcpFederationSettings } from './settings';
+
+/** Where the sweep's CloudTrail table reads the trail's files; see `CloudTrailLogsSettings`. */
+export type CloudTrailLogsLocation = Omit<CloudTrailLogsSettings, 'prefix' | 'startDate'> & {
+  /** @default '' */
+  readonly prefix?: string;
+  /** First day the table's date projection covers (`YYYY-MM-DD`). @default '2025-01-01' */
+  readonly startDate?: string;
+};
+
+/** The first hour of the lake tables' date projection: nothing was delivered to a lake before this release. */
+const LAKE_PROJECTION_START = '2026-01-01-00';
 
 export interface AbnormalCloudApiCallsStackProps extends StackProps {
   /** The detection rules as loaded from `rules/`; the enabled ones are wired. */
   readonly rules: readonly Rule[];
-  /** The folder the rules were loaded from; its rule files are copied into the detect bundle. */
+  /** The folder the rules were loaded from; its rule files are copied into the detect and sweep bundles. */
   readonly rulesDirectory: string;
   /**
    * Who receives alerts by e-mail.
@@ -54,6 +73,22 @@ export interface AbnormalCloudApiCallsStackProps extends StackProps {
    */
   readonly gcpFederation?: GcpFederationSettings;
   /**
+   * Where the organization's existing trail delivers its log files: the sweep's CloudTrail table reads them.
+   * @default - no CloudTrail table and no CloudTrail sweep (the EventBridge path still runs)
+   */
+  readonly cloudTrailLogs?: CloudTrailLogsLocation;
+  /**
+   * How far behind now the sweep stays (`SWEEP_LAG_MINUTES`): at least the lake's Firehose buffer interval
+   * (5 minutes), and more than CloudTrail's delivery delay. Whole minutes.
+   * @default Duration.minutes(15)
+   */
+  readonly sweepLag?: Duration;
+  /**
+   * The Athena workgroup's `BytesScannedCutoffPerQuery`.
+   * @default Size.gibibytes(10)
+   */
+  readonly athenaBytesScannedCutoff?: Size;
+  /**
    * Bundle the handlers with esbuild; `false` deploys inline stubs (tests, infrastructure-only synth).
    * @default true
    */
@@ -80,6 +115,12 @@ export class AbnormalCloudApiCallsStack extends Stack {
   public readonly gcpStream?: IngestStream;
   public readonly azureForwarderRole?: ForwarderRole;
   public readonly gcpForwarderRole?: ForwarderRole;
+  /** The lake, its delivery streams, the Glue tables, the workgroup, the sweep and its schedule: present when some enabled rule reads a source with a table. */
+  public readonly lakeBucket?: LakeBucket;
+  public readonly lakeDeliveryStreams: ReadonlyMap<LakeSource, LakeDeliveryStream>;
+  public readonly sweepCatalog?: SweepCatalog;
+  public readonly queryWorkgroup?: QueryWorkgroup;
+  public readonly sweep?: Sweep;
   public readonly alarms: OperationsAlarms;
 
   constructor(scope: Construct, id: string, props: AbnormalCloudApiCallsStackProps) {
@@ -97,6 +138,12 @@ export class AbnormalCloudApiCallsStack extends Stack {
         'gcpFederation is set but no enabled rule reads gcp-audit-logs: there is no stream to write to',
       );
     }
+    if (props.cloudTrailLogs !== undefined && !selects('aws-cloudtrail')) {
+      throw new Error(
+        'cloudTrailLogs is set but no enabled rule reads aws-cloudtrail: there is nothing to sweep it for',
+      );
+    }
+    const sweepLag = props.sweepLag ?? Duration.minutes(15);
 
     // State, dead letters, notifications
     const dataKey = new DataKey(this, 'DataKey', { allowCloudWatchLogs: true });
@@ -262,6 +309,102 @@ export class AbnormalCloudApiCallsStack extends Stack {
       }
     }
 
+    // The sweep: lake, tables, workgroup, function and schedule
+    const streams = new Map<LakeSource, IngestStream>();
+    if (this.azureStream !== undefined) streams.set('azure-activity-logs', this.azureStream);
+    if (this.gcpStream !== undefined) streams.set('gcp-audit-logs', this.gcpStream);
+    const lakeDeliveryStreams = new Map<LakeSource, LakeDeliveryStream>();
+    const tables: Partial<Record<SourceName, SweepTableLocation>> = {};
+    if (streams.size > 0) {
+      const lake = new LakeBucket(this, 'LakeBucket', {
+        accessLogsBucket: this.deadLetterBucket.accessLogsBucket,
+      });
+      this.lakeBucket = lake;
+      for (const source of LAKE_SOURCES) {
+        const stream = streams.get(source);
+        if (stream === undefined) continue;
+        const delivery = new LakeDeliveryStream(
+          this,
+          `${source === 'azure-activity-logs' ? 'Azure' : 'Gcp'}LakeDelivery`,
+          {
+            source,
+            stream: stream.stream,
+            streamKey: stream.key,
+            bucket: lake.bucket,
+            bucketKey: lake.key,
+            logEncryptionKey: dataKey.key,
+          },
+        );
+        if (sweepLag.toSeconds() < delivery.bufferInterval.toSeconds()) {
+          throw new Error(
+            `sweepLag (${sweepLag.toHumanString()}) must be at least the lake's Firehose buffer interval ` +
+              `(${delivery.bufferInterval.toSeconds()} s), or the sweep passes hours before their records are written`,
+          );
+        }
+        lakeDeliveryStreams.set(source, delivery);
+        tables[source] = { bucket: lake.bucket.bucketName, projectionStart: LAKE_PROJECTION_START };
+      }
+    }
+    this.lakeDeliveryStreams = lakeDeliveryStreams;
+    const trail = props.cloudTrailLogs;
+    if (trail !== undefined) {
+      tables['aws-cloudtrail'] = {
+        bucket: trail.bucket,
+        prefix: trail.prefix ?? '',
+        ...(trail.organizationId === undefined ? {} : { organizationId: trail.organizationId }),
+        accounts: trail.accounts ?? [this.account],
+        regions: trail.regions ?? [...new Set([IAM_EVENTS_REGION, this.region])],
+        projectionStart: (trail.startDate ?? '2025-01-01').replaceAll('-', '/'),
+      };
+    }
+    const sweptSources = (Object.keys(tables) as SourceName[]).sort();
+    let sweepAlarms: SweepAlarmOptions | undefined;
+    if (sweptSources.length > 0) {
+      const catalog = new SweepCatalog(this, 'SweepCatalog', { tables });
+      const workgroup = new QueryWorkgroup(this, 'QueryWorkgroup', {
+        encryptionKey: dataKey.key,
+        accessLogsBucket: this.deadLetterBucket.accessLogsBucket,
+        bytesScannedCutoffPerQuery: props.athenaBytesScannedCutoff ?? Size.gibibytes(10),
+      });
+      const sweep = new Sweep(this, 'Sweep', {
+        rules: enabledRules,
+        rulesDirectory: props.rulesDirectory,
+        catalog,
+        workgroup,
+        stateTable: table,
+        alertTopic: this.alertTopic.topic,
+        alertTopicKey: this.alertTopic.key,
+        dataKey: dataKey.key,
+        deadLetterQueue: this.deadLetterQueue,
+        lag: sweepLag,
+        bundling: props.bundling ?? true,
+        ...(this.lakeBucket === undefined
+          ? {}
+          : {
+              lake: {
+                bucket: this.lakeBucket.bucket,
+                key: this.lakeBucket.key,
+                sources: [...lakeDeliveryStreams.keys()],
+              },
+            }),
+        ...(trail === undefined ? {} : { trail }),
+      });
+      sweepAlarms = { interval: sweep.schedule.cadence.interval, lag: sweepLag };
+      this.sweepCatalog = catalog;
+      this.queryWorkgroup = workgroup;
+      this.sweep = sweep;
+      new CfnOutput(this, 'AthenaWorkGroupName', { value: workgroup.workGroupName });
+      new CfnOutput(this, 'SweepDatabaseName', { value: catalog.databaseName });
+      new CfnOutput(this, 'SweepFunctionRoleArn', {
+        value: sweep.handler.role.roleArn,
+        description:
+          'Allow this role to read the trail bucket (and decrypt with its key) when they are in another account',
+      });
+    }
+    if (this.lakeBucket !== undefined) {
+      new CfnOutput(this, 'LakeBucketName', { value: this.lakeBucket.bucket.bucketName });
+    }
+
     // Operations
     const functions: Watched<HandlerFunction['function']>[] = [
       { label: 'Detect', resource: this.detectFunction.function },
@@ -270,7 +413,10 @@ export class AbnormalCloudApiCallsStack extends Stack {
     if (this.slackNotifierFunction !== undefined) {
       functions.push({ label: 'SlackNotifier', resource: this.slackNotifierFunction.function });
     }
-    const streams = [
+    if (this.sweep !== undefined) {
+      functions.push({ label: 'Sweep', resource: this.sweep.handler.function });
+    }
+    const watchedStreams = [
       ...(this.azureStream === undefined
         ? []
         : [{ label: 'AzureActivity', resource: this.azureStream.stream }]),
@@ -280,7 +426,13 @@ export class AbnormalCloudApiCallsStack extends Stack {
       topic: this.operationsTopic.topic,
       functions,
       deadLetterQueues: [{ label: 'DeadLetterQueue', resource: this.deadLetterQueue.queue }],
-      streams,
+      streams: watchedStreams,
+      deliveryStreams: [...lakeDeliveryStreams].map(([source, delivery]) => ({
+        label: source === 'azure-activity-logs' ? 'AzureLake' : 'GcpLake',
+        resource: delivery.deliveryStream.ref,
+      })),
+      maxDeliveryAge: sweepLag.toSeconds() >= 60 ? sweepLag : Duration.minutes(1),
+      ...(sweepAlarms === undefined ? {} : { sweep: sweepAlarms }),
     });
 
     new CfnOutput(this, 'AlertTopicArn', { value: this.alertTopic.topic.topicArn });

@@ -1,4 +1,4 @@
-import type { App } from 'aws-cdk-lib';
+import { type App, Duration, Size } from 'aws-cdk-lib';
 import type { Rule } from '../lambda/engine/rules';
 import { AbnormalCloudApiCallsStack } from './abnormal-cloud-api-calls-stack';
 import { IAM_EVENTS_REGION, IamEventForwarderStack } from './iam-event-forwarder-stack';
@@ -36,6 +36,9 @@ export function addDetectorStacks(app: App, props: DetectorStacksProps): Detecto
     alertEmails: settings.alertEmails,
     opsEmails: settings.opsEmails,
     bundling: settings.bundling,
+    sweepLag: Duration.minutes(settings.sweepLagMinutes),
+    athenaBytesScannedCutoff: Size.gibibytes(settings.athenaBytesScannedCutoffGiB),
+    ...(settings.cloudTrailLogs === undefined ? {} : { cloudTrailLogs: settings.cloudTrailLogs }),
     ...(settings.slackWebhookSecretArn === undefined
       ? {}
       : { slackWebhookSecretArn: settings.slackWebhookSecretArn }),

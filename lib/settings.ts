@@ -30,6 +30,27 @@ export interface GcpFederationSettings {
   readonly subject: string;
 }
 
+/**
+ * Where an existing CloudTrail trail delivers its log files, so the sweep can query them through a Glue
+ * table with partition projection. The stack never creates or changes the trail or its bucket.
+ */
+export interface CloudTrailLogsSettings {
+  /** The trail's S3 bucket name. */
+  readonly bucket: string;
+  /** The trail's S3 key prefix, empty or ending in `/`. */
+  readonly prefix: string;
+  /** For an organization trail: the organization id in its keys (`AWSLogs/o-…/<account>/…`). */
+  readonly organizationId?: string;
+  /** Accounts whose logs are swept; absent means the account the stack is deployed to. */
+  readonly accounts?: readonly string[];
+  /** Regions whose logs are swept; absent means us-east-1 (where IAM is logged) and the home region. */
+  readonly regions?: readonly string[];
+  /** The KMS key the trail encrypts its files with (SSE-KMS), when it has one. */
+  readonly kmsKeyArn?: string;
+  /** The first day of logs Athena should know about (`YYYY-MM-DD`): the start of the date projection. */
+  readonly startDate: string;
+}
+
 /** Everything `bin/app.ts` needs to build the stacks. */
 export interface DetectorSettings {
   /** The account to deploy to, when known at synth; otherwise the stacks are account-agnostic. */
@@ -42,6 +63,12 @@ export interface DetectorSettings {
   readonly organizationId?: string;
   readonly azureFederation?: AzureFederationSettings;
   readonly gcpFederation?: GcpFederationSettings;
+  /** The trail's log files, for the CloudTrail sweep; absent means no CloudTrail table and no CloudTrail sweep. */
+  readonly cloudTrailLogs?: CloudTrailLogsSettings;
+  /** How far behind now the sweep stays (`SWEEP_LAG_MINUTES`), for CloudTrail and Firehose delivery delay. */
+  readonly sweepLagMinutes: number;
+  /** The Athena workgroup's per-query scan limit, in GiB. */
+  readonly athenaBytesScannedCutoffGiB: number;
   /** False replaces the Lambda bundles by inline stubs: a quick synth that checks only the infrastructure. */
   readonly bundling: boolean;
 }
@@ -58,7 +85,7 @@ export class SettingsError extends Error {
   }
 }
 
-/** The context keys this app reads, documented in docs/deploy.md. */
+/** The context keys this app reads, documented in README.md ("Settings"). */
 export const SETTING_KEYS = [
   'account',
   'homeRegion',
@@ -68,8 +95,26 @@ export const SETTING_KEYS = [
   'organizationId',
   'azureFederation',
   'gcpFederation',
+  'cloudTrailLogs',
+  'sweepLagMinutes',
+  'athenaBytesScannedCutoffGiB',
   'bundling',
 ] as const;
+
+/** Defaults of the sweep settings (documented in README.md, "Settings"). */
+export const SWEEP_SETTING_DEFAULTS = {
+  /** The handler's own default (`SWEEP_LAG_MINUTES`); at least the lake's 5-minute Firehose buffer. */
+  sweepLagMinutes: 15,
+  /** 10 GiB: about USD 0.05 of scanning at most per query. */
+  athenaBytesScannedCutoffGiB: 10,
+  /** The first day the CloudTrail table's date projection covers. */
+  trailStartDate: '2025-01-01',
+} as const;
+
+/** The Firehose buffer interval of the lake is 5 minutes: a smaller lag would sweep hours not yet delivered. */
+const MIN_SWEEP_LAG_MINUTES = 5;
+/** Athena refuses a cutoff below 10 MB; a whole GiB keeps the setting readable. */
+const MAX_CUTOFF_GIB = 1024 * 1024;
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const ACCOUNT = /^\d{12}$/;
@@ -80,6 +125,11 @@ const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 const GCP_UNIQUE_ID = /^\d{10,30}$/;
 /** What may stand in an IAM condition value without turning into a wildcard or breaking the policy. */
 const CLAIM = /^[^\s*?"\\]{1,255}$/;
+const BUCKET = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** What may stand in an object key prefix that also goes into IAM resource ARNs and a Glue location template. */
+const KEY_PREFIX = /^([A-Za-z0-9_.=-]+\/)*$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /**
  * Reads and validates the settings.
@@ -139,6 +189,13 @@ export function readSettings(
     ...(organizationId === undefined ? {} : { organizationId }),
     ...optionalField('azureFederation', azureFederation(context('azureFederation'))),
     ...optionalField('gcpFederation', gcpFederation(context('gcpFederation'))),
+    ...optionalField('cloudTrailLogs', cloudTrailLogs(context('cloudTrailLogs'))),
+    sweepLagMinutes:
+      integer(context('sweepLagMinutes'), 'sweepLagMinutes', MIN_SWEEP_LAG_MINUTES, 24 * 60) ??
+      SWEEP_SETTING_DEFAULTS.sweepLagMinutes,
+    athenaBytesScannedCutoffGiB:
+      integer(context('athenaBytesScannedCutoffGiB'), 'athenaBytesScannedCutoffGiB', 1, MAX_CUTOFF_GIB) ??
+      SWEEP_SETTING_DEFAULTS.athenaBytesScannedCutoffGiB,
     bundling: bool(context('bundling'), 'bundling') ?? true,
   };
 }
@@ -162,6 +219,35 @@ function bool(value: unknown, key: string): boolean | undefined {
   if (value === 'true') return true;
   if (value === 'false') return false;
   throw new SettingsError(key, 'must be true or false');
+}
+
+/** A whole number from cdk.json, or its digits from `-c`. */
+function integer(value: unknown, key: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
+    throw new SettingsError(
+      key,
+      `must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`,
+    );
+  }
+  return number;
+}
+
+/** A list of strings: a JSON array in cdk.json or a JSON object setting, or comma-separated from `-c`. */
+function stringList(value: unknown, key: string, what: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  let list: unknown = value;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    list = text.startsWith('[') ? parseJson(text, key) : text.split(',');
+  }
+  if (!Array.isArray(list) || list.some((item) => typeof item !== 'string')) {
+    throw new SettingsError(key, `must be a list of ${what} (a JSON array, or comma-separated)`);
+  }
+  const items = [...new Set((list as string[]).map((item) => item.trim()).filter((item) => item !== ''))];
+  if (items.length === 0) throw new SettingsError(key, `must name at least one of ${what}, or be left out`);
+  return items;
 }
 
 /** A list from cdk.json, a JSON array string, or a comma-separated string from `-c`. */
@@ -236,6 +322,81 @@ function gcpFederation(value: unknown): GcpFederationSettings | undefined {
   if (object === undefined) return undefined;
   unknownFields(object, key, ['audience', 'subject']);
   return { audience: claim(object, key, 'audience'), subject: claim(object, key, 'subject', GCP_UNIQUE_ID) };
+}
+
+function cloudTrailLogs(value: unknown): CloudTrailLogsSettings | undefined {
+  const key = 'cloudTrailLogs';
+  const object = objectSetting(value, key);
+  if (object === undefined) return undefined;
+  unknownFields(object, key, [
+    'bucket',
+    'prefix',
+    'organizationId',
+    'accounts',
+    'regions',
+    'kmsKeyArn',
+    'startDate',
+  ]);
+  const field = (name: string): string | undefined => optionalString(object[name], `${key}.${name}`);
+
+  const bucket = field('bucket');
+  if (bucket === undefined || !BUCKET.test(bucket)) {
+    throw new SettingsError(
+      `${key}.bucket`,
+      "is required and must be an S3 bucket name (the trail's bucket)",
+    );
+  }
+  let prefix = field('prefix') ?? '';
+  if (prefix !== '' && !prefix.endsWith('/')) prefix = `${prefix}/`;
+  if (!KEY_PREFIX.test(prefix) || prefix.length > 200) {
+    throw new SettingsError(
+      `${key}.prefix`,
+      `"${prefix}" is not a key prefix: use letters, digits and _ . = - in /-separated parts (the trail's S3 key prefix)`,
+    );
+  }
+  const organizationId = field('organizationId');
+  if (organizationId !== undefined && !ORGANIZATION_ID.test(organizationId)) {
+    throw new SettingsError(
+      `${key}.organizationId`,
+      `"${organizationId}" is not an AWS Organizations id (o-…)`,
+    );
+  }
+  const accounts = stringList(object.accounts, `${key}.accounts`, '12-digit account ids');
+  const badAccount = accounts?.find((account) => !ACCOUNT.test(account));
+  if (badAccount !== undefined) {
+    throw new SettingsError(`${key}.accounts`, `"${badAccount}" is not a 12-digit AWS account id`);
+  }
+  const regions = stringList(object.regions, `${key}.regions`, 'region names');
+  const badRegion = regions?.find((region) => !REGION.test(region));
+  if (badRegion !== undefined) {
+    throw new SettingsError(`${key}.regions`, `"${badRegion}" is not an AWS region name`);
+  }
+  const kmsKeyArn = field('kmsKeyArn');
+  if (kmsKeyArn !== undefined && !KMS_KEY_ARN.test(kmsKeyArn)) {
+    throw new SettingsError(
+      `${key}.kmsKeyArn`,
+      `"${kmsKeyArn}" is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; not an alias)`,
+    );
+  }
+  const startDate = field('startDate') ?? SWEEP_SETTING_DEFAULTS.trailStartDate;
+  if (!isDate(startDate))
+    throw new SettingsError(`${key}.startDate`, `"${startDate}" is not a date (YYYY-MM-DD)`);
+  return {
+    bucket,
+    prefix,
+    ...(organizationId === undefined ? {} : { organizationId }),
+    ...(accounts === undefined ? {} : { accounts }),
+    ...(regions === undefined ? {} : { regions }),
+    ...(kmsKeyArn === undefined ? {} : { kmsKeyArn }),
+    startDate,
+  };
+}
+
+function isDate(text: string): boolean {
+  const match = DATE.exec(text);
+  if (match === null) return false;
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text) && Number(match[1]) >= 2013;
 }
 
 function unknownFields(object: Record<string, unknown>, key: string, known: readonly string[]): void {

@@ -5,7 +5,6 @@ import {
   type SNSClient,
 } from '@aws-sdk/client-sns';
 import type { Alert } from '../engine/alerts/alert';
-import { RUNBOOK_PHASES } from '../engine/rules/schema';
 import type { AlertDigest, AlertPublisher } from '../engine/alerts/publisher';
 import {
   alertSubject,
@@ -18,6 +17,7 @@ import {
 } from '../engine/alerts/render-email';
 import { renderAlertText } from '../engine/alerts/render-text';
 import type { JsonValue } from '../engine/ecs';
+import { RUNBOOK_PHASES } from '../engine/rules/schema';
 
 /** SNS's limit for one message, counted over the whole message and its attributes, in UTF-8 bytes. */
 export const SNS_MAX_MESSAGE_BYTES = 262_144;

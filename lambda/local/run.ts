@@ -4,7 +4,7 @@ import { Detector } from '../engine/detector/detector';
 import type { DetectionStore } from '../engine/detector/store';
 import type { RecordLocation } from '../engine/ecs';
 import { normalize } from '../engine/normalizers';
-import { listLogFiles, scanFile } from './scan';
+import { listLogFiles, scanFiles } from './scan';
 
 /** One line of `--matches` output: every matching record, before exceptions, dedupe and suppression. */
 export interface MatchLine {
@@ -72,46 +72,44 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunSummar
     options.onBadRecord?.({ location, reason });
   };
 
-  for (const file of files) {
-    for await (const item of scanFile(file)) {
-      if (item.kind === 'file') {
-        summary.files += 1;
-        summary.bytes += item.bytes;
-        options.onFile?.({ files: summary.files, totalFiles: files.length, bytes: summary.bytes });
+  for await (const item of scanFiles(files)) {
+    if (item.kind === 'file') {
+      summary.files += 1;
+      summary.bytes += item.bytes;
+      options.onFile?.({ files: summary.files, totalFiles: files.length, bytes: summary.bytes });
+      continue;
+    }
+    if (item.kind === 'bad') {
+      bad(item.location, item.reason);
+      continue;
+    }
+    summary.records += 1;
+    let normalized: ReturnType<typeof normalize>;
+    let matches: Match[];
+    try {
+      normalized = normalize(item.source, item.record);
+      matches = detector.evaluate(normalized, item.location);
+    } catch (error) {
+      bad(item.location, error instanceof Error ? error.message : String(error));
+      continue;
+    }
+    detector.stats.events += 1;
+    for (const match of matches) {
+      if (options.mode === 'matches') {
+        detector.stats.matched += 1;
+        options.onMatch?.(matchLine(match));
         continue;
       }
-      if (item.kind === 'bad') {
-        bad(item.location, item.reason);
-        continue;
-      }
-      summary.records += 1;
-      let normalized: ReturnType<typeof normalize>;
-      let matches: Match[];
-      try {
-        normalized = normalize(item.source, item.record);
-        matches = detector.evaluate(normalized, item.location);
-      } catch (error) {
-        bad(item.location, error instanceof Error ? error.message : String(error));
-        continue;
-      }
-      detector.stats.events += 1;
-      for (const match of matches) {
-        if (options.mode === 'matches') {
-          detector.stats.matched += 1;
-          options.onMatch?.(matchLine(match));
-          continue;
-        }
-        const decision = await detector.decide(match);
-        if (decision.kind === 'alert') options.onAlert?.(decision.alert);
-        if (decision.kind === 'suppressed') {
-          const previous = folded.get(decision.alertId);
-          folded.set(decision.alertId, {
-            alertId: decision.alertId,
-            ruleId: match.rule.id,
-            folded: (previous?.folded ?? 0) + 1,
-            total: decision.count,
-          });
-        }
+      const decision = await detector.decide(match);
+      if (decision.kind === 'alert') options.onAlert?.(decision.alert);
+      if (decision.kind === 'suppressed') {
+        const previous = folded.get(decision.alertId);
+        folded.set(decision.alertId, {
+          alertId: decision.alertId,
+          ruleId: match.rule.id,
+          folded: (previous?.folded ?? 0) + 1,
+          total: decision.count,
+        });
       }
     }
   }

@@ -1,9 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { createGunzip, gunzip } from 'node:zlib';
+
+const gunzipAsync = promisify(gunzip);
+
 import type { RecordLocation, SourceName } from '../engine/ecs';
 import { recordsFromDocument } from '../engine/normalizers';
 import { PathError } from './errors';
@@ -60,19 +64,64 @@ async function walk(dir: string): Promise<string[]> {
  * recognised and read as such. Gzip is detected by its magic bytes, not trusted from the name.
  */
 export async function* scanFile(file: string): AsyncGenerator<ScanItem> {
-  const gzipped = await hasGzipMagic(file);
-  const open = (): Readable => {
-    const raw = createReadStream(file);
-    return gzipped ? raw.pipe(createGunzip()) : raw;
+  yield* scanLoaded(file, await load(file));
+}
+
+/**
+ * `scanFile` over many files in order, reading and inflating the next JSON document while the records of
+ * the current one are normalized and evaluated: inflating runs on libuv's thread pool, so the two overlap
+ * on a second core instead of taking turns. At most two documents are held at once.
+ */
+export async function* scanFiles(files: readonly string[]): AsyncGenerator<ScanItem> {
+  const start = (file: string): Promise<Loaded> => {
+    const loading = load(file);
+    // Handled when its turn comes; until then a failure must not count as an unhandled rejection.
+    loading.catch(() => undefined);
+    return loading;
   };
+  let next = files[0] === undefined ? undefined : start(files[0]);
+  for (let i = 0; i < files.length; i++) {
+    const loaded = await (next as Promise<Loaded>);
+    const following = files[i + 1];
+    next = following === undefined ? undefined : start(following);
+    yield* scanLoaded(files[i] as string, loaded);
+  }
+}
+
+/** A file opened for scanning: a JSON Lines file to stream, or a document read whole (or how that failed). */
+type Loaded =
+  | { readonly lines: true; readonly gzipped: boolean }
+  | { readonly lines: false; readonly text: string }
+  | { readonly lines: false; readonly error: unknown };
+
+async function load(file: string): Promise<Loaded> {
+  const gzipped = await hasGzipMagic(file);
+  if (LINES_FILE.test(file)) return { lines: true, gzipped };
+  try {
+    // One read and one inflate job on the thread pool: a stream would need the main thread for every
+    // 16 KB chunk, so it could not inflate the next file while this one is being parsed.
+    const raw = await readFile(file);
+    return { lines: false, text: (gzipped ? await gunzipAsync(raw) : raw).toString('utf8') };
+  } catch (error) {
+    return { lines: false, error };
+  }
+}
+
+function openFile(file: string, gzipped: boolean): Readable {
+  const raw = createReadStream(file);
+  return gzipped ? raw.pipe(createGunzip()) : raw;
+}
+
+async function* scanLoaded(file: string, loaded: Loaded): AsyncGenerator<ScanItem> {
   let bytes = 0;
   try {
-    if (LINES_FILE.test(file)) {
-      for await (const item of scanLines(file, open(), (n) => (bytes += n))) yield item;
+    if (loaded.lines) {
+      for await (const item of scanLines(file, openFile(file, loaded.gzipped), (n) => (bytes += n)))
+        yield item;
     } else {
-      const text = await readAll(open());
-      bytes = Buffer.byteLength(text);
-      yield* scanDocumentOrLines(file, text);
+      if ('error' in loaded) throw loaded.error;
+      bytes = Buffer.byteLength(loaded.text);
+      yield* scanDocumentOrLines(file, loaded.text);
     }
   } catch (error) {
     // Truncated gzip, an I/O error mid-file: what was read so far counts, the rest is reported.

@@ -14,6 +14,8 @@ const settings = (overrides: Partial<DetectorSettings>): DetectorSettings => ({
   homeRegion: 'us-east-1',
   alertEmails: [],
   opsEmails: [],
+  sweepLagMinutes: 15,
+  athenaBytesScannedCutoffGiB: 10,
   bundling: false,
   ...overrides,
 });

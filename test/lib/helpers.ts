@@ -18,14 +18,23 @@ export function loadRepositoryRules(): Promise<Rule[]> {
   return repositoryRules;
 }
 
-/** A minimal valid rule. */
-export function makeRule(options: {
+export interface RuleOptions {
   id: string;
   query: string;
   index: readonly string[];
+  /** @default '5m' */
+  interval?: string;
   enabled?: boolean;
-}): Rule {
-  const text = [
+}
+
+/** A minimal valid rule. */
+export function makeRule(options: RuleOptions): Rule {
+  return parseRule(ruleText(options), `${options.id}.yaml`);
+}
+
+/** The YAML of a minimal valid rule, as a rule file holds it. */
+export function ruleText(options: RuleOptions): string {
+  return [
     `id: ${options.id}`,
     `name: ${options.id}`,
     'description: a rule made by a test',
@@ -35,9 +44,8 @@ export function makeRule(options: {
     `index: [${options.index.join(', ')}]`,
     'language: kuery',
     `query: ${JSON.stringify(options.query)}`,
-    `schedule: { interval: 5m, enabled: ${options.enabled ?? true} }`,
+    `schedule: { interval: ${options.interval ?? '5m'}, enabled: ${options.enabled ?? true} }`,
   ].join('\n');
-  return parseRule(text, `${options.id}.yaml`);
 }
 
 /**

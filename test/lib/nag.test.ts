@@ -51,6 +51,17 @@ describe('security gates', () => {
           subject: 'oid',
         },
         gcpFederation: { audience: 'aws-forwarder', subject: '112233445566778899001' },
+        cloudTrailLogs: {
+          bucket: 'org-trail-logs',
+          prefix: 'trail/',
+          organizationId: 'o-abcdefghij',
+          accounts: ['111122223333', '444455556666'],
+          regions: ['us-east-1', 'eu-west-1'],
+          kmsKeyArn: 'arn:aws:kms:eu-west-1:999988887777:key/11111111-2222-3333-4444-555555555555',
+          startDate: '2025-01-01',
+        },
+        sweepLagMinutes: 15,
+        athenaBytesScannedCutoffGiB: 10,
         bundling: false,
       },
       rules: await loadRepositoryRules(),
@@ -71,7 +82,14 @@ describe('security gates', () => {
   it('pass for the defaults of a fresh clone', async () => {
     const app = checkedApp();
     addDetectorStacks(app, {
-      settings: { homeRegion: 'us-east-1', alertEmails: [], opsEmails: [], bundling: false },
+      settings: {
+        homeRegion: 'us-east-1',
+        alertEmails: [],
+        opsEmails: [],
+        sweepLagMinutes: 15,
+        athenaBytesScannedCutoffGiB: 10,
+        bundling: false,
+      },
       rules: await loadRepositoryRules(),
       rulesDirectory: RULES_DIRECTORY,
     });

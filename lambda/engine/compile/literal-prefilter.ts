@@ -53,8 +53,19 @@ interface Needle {
   readonly kind: 'needle';
   readonly text: string;
   readonly ignoreCase: boolean;
+  /** The guessed chance that a record contains it (see `FIELD_SELECTIVITY`). */
+  readonly selectivity: number;
+  /**
+   * The end of `text` from its rarest character on, searched first: a search is only as fast as the
+   * first character of what it looks for is rare, and `"` is the commonest character of JSON.
+   */
+  readonly anchor: string;
   /** The pieces between `/`s, for a payload that escapes `/` as `\/`. */
   readonly pieces: readonly string[];
+  /** Index of this needle's search result in a payload's memo (set when the filter is compiled). */
+  id: number;
+  /** Index of the anchor's search result: needles share anchors (`setiampolicy"`, `.setiampolicy"`). */
+  anchorId: number;
 }
 
 type Condition =
@@ -74,16 +85,39 @@ export function compileLiteralPrefilter(rules: readonly PrefilterRule[]): Litera
   const condition = any(rules.flatMap((rule) => rule.sources.map((source) => conditionOf(rule.ast, source))));
   const description = describe(condition);
   if (condition.kind === 'true') return { test: undefined, description };
+  const slots = numberSearches(condition);
   const evaluate = evaluator(condition);
   const test: PayloadTextFilter = (text) => {
-    if (text.includes('\\u') || PUB_SUB_DATA.test(text)) return true;
-    return evaluate(new Payload(text));
+    if (text.includes('\\u') || (text.includes('data') && PUB_SUB_DATA.test(text))) return true;
+    return evaluate(new Payload(text, slots));
   };
   return { test, description };
 }
 
 /** `"data": "…"`: a Pub/Sub message whose records `recordsFromDocument` decodes from a string. */
 const PUB_SUB_DATA = /"data"\s*:\s*"/;
+
+/** Gives every distinct search (needle, anchor; case-sensitive or not) a memo slot; returns the count. */
+function numberSearches(condition: Condition): number {
+  const slots = new Map<string, number>();
+  const slot = (text: string, ignoreCase: boolean): number => {
+    const key = `${ignoreCase ? 'i' : 's'}${text}`;
+    let index = slots.get(key);
+    if (index === undefined) {
+      index = slots.size;
+      slots.set(key, index);
+    }
+    return index;
+  };
+  const visit = (part: Condition): void => {
+    if (part.kind === 'needle') {
+      part.id = slot(part.text, part.ignoreCase);
+      part.anchorId = slot(part.anchor, part.ignoreCase);
+    } else if (part.kind === 'all' || part.kind === 'any') part.of.forEach(visit);
+  };
+  visit(condition);
+  return slots.size;
+}
 
 function conditionOf(node: KqlNode, source: SourceName): Condition {
   switch (node.type) {
@@ -95,7 +129,8 @@ function conditionOf(node: KqlNode, source: SourceName): Condition {
       if (node.field === null || node.field.kind !== 'literal' || node.value.kind !== 'literal') return TRUE;
       const matches = rawMatchesFor(source, node.field.value, node.value.value);
       if (matches === undefined) return TRUE;
-      return any(matches.map(needleOf));
+      const field = node.field.value;
+      return any(matches.map((match) => needleOf(match, field)));
     }
     default:
       // not, range, exists, nested, all: nothing a literal search can rule out.
@@ -104,7 +139,7 @@ function conditionOf(node: KqlNode, source: SourceName): Condition {
 }
 
 /** The text a raw condition's value leaves in JSON, quotes included where the value starts or ends. */
-function needleOf(match: RawMatch): Condition {
+function needleOf(match: RawMatch, field: string): Condition {
   const ignoreCase = match.op.endsWith('IgnoreCase');
   const escaped = jsonEscape(match.value);
   // Lower-casing is only exact on ASCII; anything else in a case-insensitive value stays unfiltered.
@@ -124,7 +159,50 @@ function needleOf(match: RawMatch): Condition {
       text = `${value}"`;
       break;
   }
-  return { kind: 'needle', text, ignoreCase, pieces: text.split('/').filter((piece) => piece !== '') };
+  return {
+    kind: 'needle',
+    text,
+    ignoreCase,
+    selectivity: FIELD_SELECTIVITY[field] ?? 0.5,
+    anchor: anchorOf(text),
+    pieces: text.split('/').filter((piece) => piece !== ''),
+    id: -1,
+    anchorId: -1,
+  };
+}
+
+/**
+ * How likely a record is to contain a needle of the field, for ordering only: an action is rarer than its
+ * provider (`"iam.amazonaws.com"` is in every IAM record, `"DeleteAccessKey"` in few).
+ */
+const FIELD_SELECTIVITY: Readonly<Record<string, number>> = { 'event.action': 0.02, 'event.provider': 0.3 };
+
+/** Shorter anchors than this match too often by chance to rule anything out. */
+const MIN_ANCHOR = 6;
+/**
+ * How common a character is in audit-log JSON, roughly: punctuation, digits, vowels and frequent consonants
+ * high; rare letters low. Only the order matters, and only for speed (any anchor is sound).
+ */
+const COMMON = '"/:,.-_0123456789 eaoistnrlcmdupgh';
+const RARE = 'zqxjkvwyfb';
+
+function rarity(char: string): number {
+  const common = COMMON.indexOf(char);
+  if (common !== -1) return 100 - common;
+  const rare = RARE.indexOf(char);
+  if (rare !== -1) return rare;
+  // Upper-case letters and anything else: between the two.
+  return 20;
+}
+
+function anchorOf(text: string): string {
+  // A leading quote is the worst first character there is; the quote is checked with the whole needle.
+  if (text.length <= MIN_ANCHOR) return text.startsWith('"') && text.length > 3 ? text.slice(1) : text;
+  let best = text.startsWith('"') ? 1 : 0;
+  for (let i = best + 1; i <= text.length - MIN_ANCHOR; i++) {
+    if (rarity(text[i] as string) < rarity(text[best] as string)) best = i;
+  }
+  return text.slice(best);
 }
 
 /**
@@ -187,20 +265,40 @@ function same(a: Condition, b: Condition): boolean {
 class Payload {
   private lower: string | undefined;
   readonly escapesSlash: boolean;
+  /** Search results so far, by slot: 0 not searched, 1 found, 2 absent. */
+  private readonly memo: Uint8Array;
 
-  constructor(readonly text: string) {
+  constructor(
+    readonly text: string,
+    slots: number,
+  ) {
     this.escapesSlash = text.includes('\\/');
+    this.memo = new Uint8Array(slots);
   }
 
   has(needle: Needle): boolean {
+    const known = this.memo[needle.id];
+    if (known !== 0) return known === 1;
+    const found = this.search(needle);
+    this.memo[needle.id] = found ? 1 : 2;
+    return found;
+  }
+
+  private search(needle: Needle): boolean {
     let haystack = this.text;
     if (needle.ignoreCase) {
       this.lower ??= this.text.toLowerCase();
       haystack = this.lower;
     }
-    if (!this.escapesSlash) return haystack.includes(needle.text);
-    for (const piece of needle.pieces) if (!haystack.includes(piece)) return false;
-    return true;
+    if (this.escapesSlash) {
+      for (const piece of needle.pieces) if (!haystack.includes(piece)) return false;
+      return true;
+    }
+    if (needle.anchor === needle.text) return haystack.includes(needle.text);
+    const known = this.memo[needle.anchorId];
+    const anchored = known === 0 ? haystack.includes(needle.anchor) : known === 1;
+    this.memo[needle.anchorId] = anchored ? 1 : 2;
+    return anchored && haystack.includes(needle.text);
   }
 }
 
@@ -215,15 +313,18 @@ function evaluator(condition: Condition): Evaluate {
     case 'needle':
       return (payload) => payload.has(condition);
     case 'all': {
-      // Case-sensitive needles first: they can rule a branch out before the text is lower-cased.
-      const parts = [...condition.of].sort((a, b) => cost(a) - cost(b)).map(evaluator);
+      // Cheapest way to a "no" first: searches it costs over the chance that it says no.
+      const rank = (part: Condition): number => searches(part) / Math.max(1 - chance(part), 1e-6);
+      const parts = [...condition.of].sort((a, b) => rank(a) - rank(b)).map(evaluator);
       return (payload) => {
         for (const part of parts) if (!part(payload)) return false;
         return true;
       };
     }
     case 'any': {
-      const parts = [...condition.of].sort((a, b) => cost(a) - cost(b)).map(evaluator);
+      // Cheapest way to a "yes" first.
+      const rank = (part: Condition): number => searches(part) / Math.max(chance(part), 1e-6);
+      const parts = [...condition.of].sort((a, b) => rank(a) - rank(b)).map(evaluator);
       return (payload) => {
         for (const part of parts) if (part(payload)) return true;
         return false;
@@ -232,15 +333,33 @@ function evaluator(condition: Condition): Evaluate {
   }
 }
 
-function cost(condition: Condition): number {
+/** About how many text searches a condition costs when it is false (lower-cased ones cost more). */
+function searches(condition: Condition): number {
   switch (condition.kind) {
     case 'needle':
-      return condition.ignoreCase ? 2 : 1;
+      return condition.ignoreCase ? 1.2 : 1;
     case 'all':
+      return Math.min(...condition.of.map(searches));
     case 'any':
-      return Math.max(...condition.of.map(cost));
+      return condition.of.reduce((sum, part) => sum + searches(part), 0);
     default:
       return 0;
+  }
+}
+
+/** A guess at how often a condition holds in a record, from what its needles are made of. */
+function chance(condition: Condition): number {
+  switch (condition.kind) {
+    case 'true':
+      return 1;
+    case 'false':
+      return 0;
+    case 'needle':
+      return condition.selectivity;
+    case 'all':
+      return condition.of.reduce((product, part) => product * chance(part), 1);
+    case 'any':
+      return 1 - condition.of.reduce((product, part) => product * (1 - chance(part)), 1);
   }
 }
 
