@@ -24,7 +24,12 @@ import { Sweep } from './constructs/sweep';
 import { SweepCatalog } from './constructs/sweep-catalog';
 import { IAM_EVENTS_REGION } from './iam-event-forwarder-stack';
 import { acknowledge } from './nag';
-import type { AzureFederationSettings, CloudTrailLogsSettings, GcpFederationSettings } from './settings';
+import {
+  type AzureFederationSettings,
+  type CloudTrailLogsSettings,
+  type GcpFederationSettings,
+  SWEEP_SETTING_DEFAULTS,
+} from './settings';
 
 /** Where the sweep's CloudTrail table reads the trail's files; see `CloudTrailLogsSettings`. */
 export type CloudTrailLogsLocation = Omit<CloudTrailLogsSettings, 'prefix' | 'startDate'> & {
@@ -354,7 +359,7 @@ export class AbnormalCloudApiCallsStack extends Stack {
         ...(trail.organizationId === undefined ? {} : { organizationId: trail.organizationId }),
         accounts: trail.accounts ?? [this.account],
         regions: trail.regions ?? [...new Set([IAM_EVENTS_REGION, this.region])],
-        projectionStart: (trail.startDate ?? '2025-01-01').replaceAll('-', '/'),
+        projectionStart: (trail.startDate ?? SWEEP_SETTING_DEFAULTS.trailStartDate).replaceAll('-', '/'),
       };
     }
     const sweptSources = (Object.keys(tables) as SourceName[]).sort();
@@ -431,7 +436,8 @@ export class AbnormalCloudApiCallsStack extends Stack {
         label: source === 'azure-activity-logs' ? 'AzureLake' : 'GcpLake',
         resource: delivery.deliveryStream.ref,
       })),
-      maxDeliveryAge: sweepLag.toSeconds() >= 60 ? sweepLag : Duration.minutes(1),
+      // A record later than the lag may land in an hour the sweep has passed (the lake makes the lag ≥ 5 min).
+      ...(lakeDeliveryStreams.size === 0 ? {} : { maxDeliveryAge: sweepLag }),
       ...(sweepAlarms === undefined ? {} : { sweep: sweepAlarms }),
     });
 

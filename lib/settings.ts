@@ -113,7 +113,7 @@ export const SWEEP_SETTING_DEFAULTS = {
 
 /** The Firehose buffer interval of the lake is 5 minutes: a smaller lag would sweep hours not yet delivered. */
 const MIN_SWEEP_LAG_MINUTES = 5;
-/** Athena refuses a cutoff below 10 MB; a whole GiB keeps the setting readable. */
+/** Whole GiB keep the setting readable (Athena's own floor is 10 MB); above 1 PiB it is a typo, not a limit. */
 const MAX_CUTOFF_GIB = 1024 * 1024;
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;

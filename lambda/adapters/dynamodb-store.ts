@@ -339,13 +339,13 @@ export class DynamoDbDetectionStore implements DetectionStore {
         return { outcome: 'alert', alert: match.alert };
       const state = groupState(group);
       if (strList(group, 'recentApplications').includes(match.applicationId)) {
-        await this.ensureDigest(match.groupKey, group, now);
+        await this.ensureDigest(match.groupKey, group, now, state.count);
         return { outcome: 'suppressed', alertId: state.alertId, count: state.count };
       }
       const { id, time } = match.alert.event;
       const folded = foldIntoGroup(state, capEventId(id), time);
       if (await this.foldGroup(pk, group, folded, match.applicationId)) {
-        await this.ensureDigest(match.groupKey, group, now);
+        await this.ensureDigest(match.groupKey, group, now, folded.count);
         return { outcome: 'suppressed', alertId: folded.alertId, count: folded.count };
       }
       await pause(attempt);
@@ -431,10 +431,14 @@ export class DynamoDbDetectionStore implements DetectionStore {
     );
   }
 
-  /** Schedules the group's digest at its window's end; a no-op if it is already scheduled or sent. */
-  private async ensureDigest(groupKey: string, group: Item, now: number): Promise<void> {
+  /**
+   * Schedules the group's digest at its window's end; a no-op if it is already scheduled, or was sent
+   * with at least `count` matches in it. One sent before this match folded in (a late delivery, or the
+   * sweep's find) is scheduled again, so the match is reported rather than only counted.
+   */
+  private async ensureDigest(groupKey: string, group: Item, now: number, count: number): Promise<void> {
     const windowEnd = num(group, 'windowEnd') ?? now;
-    await this.conditional(
+    const created = await this.conditional(
       new PutItemCommand({
         TableName: this.tableName,
         Item: {
@@ -456,6 +460,15 @@ export class DynamoDbDetectionStore implements DetectionStore {
         ExpressionAttributeValues: { ':nowSeconds': n(nowSeconds(now)) },
       }),
     );
+    if (!created) {
+      await rearmDigest(
+        this.client,
+        this.tableName,
+        groupKey,
+        count,
+        Math.max(windowEnd + this.digestDelayMs, now),
+      );
+    }
   }
 
   private async getItem(pk: string): Promise<Item | undefined> {
@@ -522,6 +535,38 @@ export async function* queryPending(
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined && seen < limit);
+}
+
+/**
+ * Puts a digest that was already sent back in the `pending` index, due at `due`, if its group now holds
+ * more than the `coveredCount` matches it reported (`count`). A no-op while the digest is pending: the
+ * publish reads the group's count when it goes out. True when it was scheduled again.
+ */
+export async function rearmDigest(
+  client: DynamoDBClient,
+  tableName: string,
+  groupKey: string,
+  count: number,
+  due: number,
+): Promise<boolean> {
+  return conditionalWrite(
+    client,
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: { pk: s(KEY_PREFIX.digest + groupKey) },
+      UpdateExpression: 'SET #outboxPending = :digest, #leaseUntil = :due',
+      ConditionExpression:
+        'attribute_exists(#pk) AND attribute_not_exists(#outboxPending) AND ' +
+        '(attribute_not_exists(#covered) OR #covered < :count)',
+      ExpressionAttributeNames: {
+        '#pk': 'pk',
+        '#outboxPending': 'outboxPending',
+        '#leaseUntil': 'leaseUntil',
+        '#covered': 'coveredCount',
+      },
+      ExpressionAttributeValues: { ':digest': s(PENDING_KIND.digest), ':due': n(due), ':count': n(count) },
+    }),
+  );
 }
 
 /** The lease token a group is created with: only the delivery of the match that opened it holds it. */

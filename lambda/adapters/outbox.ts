@@ -11,7 +11,10 @@
  *
  * Digests use the same index under `DIGEST`: the store writes a `dig#` item, due at the group's
  * window end, the first time a group folds a match in. A digest is published only after its group's
- * alert is `SENT` (else it waits one lease), and the same claim → publish → mark steps apply.
+ * alert is `SENT` (else it waits one lease), and the same claim → publish → mark steps apply. Marked
+ * sent, a digest keeps the count it reported (`coveredCount`); a match that folds in later (a late
+ * delivery, or one the sweep found) puts it back in the index, so it is reported in a second digest
+ * instead of only being counted.
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -28,6 +31,7 @@ import {
   num,
   PENDING_KIND,
   queryPending,
+  rearmDigest,
   reservationToken,
   s,
   str,
@@ -154,9 +158,10 @@ export class DynamoDbOutbox {
       }),
     );
     const json = group && str(group, 'alert');
-    if (group === undefined || json === undefined || (num(group, 'count') ?? 0) < 2) {
+    const count = (group && num(group, 'count')) ?? 0;
+    if (group === undefined || json === undefined || count < 2) {
       // Nothing to summarize (the group is gone): the digest is done.
-      await this.markSent(pk, lease, now);
+      await this.markSent(pk, lease, now, count);
       return { status: 'skipped' };
     }
     // The alert goes out first; until it has, the claim simply lapses and a later run retries.
@@ -167,7 +172,18 @@ export class DynamoDbOutbox {
       await this.giveBack(pk, lease, now);
       return { status: 'failed', error };
     }
-    await this.markSent(pk, lease, now);
+    await this.markSent(pk, lease, now, count);
+    // A match that folded in while this digest went out is counted in the group but not in the digest,
+    // and its own attempt to schedule the digest found it pending: schedule it again for that match.
+    const { Item: after } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(KEY_PREFIX.group + groupKey) },
+        ConsistentRead: true,
+      }),
+    );
+    const latest = (after && num(after, 'count')) ?? 0;
+    if (latest > count) await rearmDigest(this.client, this.tableName, groupKey, latest, now);
     return { status: 'sent' };
   }
 
@@ -238,15 +254,19 @@ export class DynamoDbOutbox {
     );
   }
 
-  /** Done, if the lease is still ours; if not, whoever took it over publishes once more at worst. */
-  private async markSent(pk: string, lease: string, now: number): Promise<void> {
+  /**
+   * Done, if the lease is still ours; if not, whoever took it over publishes once more at worst. A digest
+   * also records how many matches it reported (`coveredCount`), so a later fold can schedule it again.
+   */
+  private async markSent(pk: string, lease: string, now: number, covered?: number): Promise<void> {
     await conditionalWrite(
       this.client,
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: { pk: s(pk) },
         UpdateExpression:
-          'SET #outboxState = :sent, #sentAt = :now REMOVE #outboxPending, #leaseUntil, #leaseToken',
+          `SET #outboxState = :sent, #sentAt = :now${covered === undefined ? '' : ', #covered = :covered'} ` +
+          'REMOVE #outboxPending, #leaseUntil, #leaseToken',
         ConditionExpression: '#leaseToken = :lease',
         ExpressionAttributeNames: {
           '#outboxState': 'outboxState',
@@ -254,8 +274,14 @@ export class DynamoDbOutbox {
           '#outboxPending': 'outboxPending',
           '#leaseUntil': 'leaseUntil',
           '#leaseToken': 'leaseToken',
+          ...(covered === undefined ? {} : { '#covered': 'coveredCount' }),
         },
-        ExpressionAttributeValues: { ':sent': s('SENT'), ':now': n(now), ':lease': s(lease) },
+        ExpressionAttributeValues: {
+          ':sent': s('SENT'),
+          ':now': n(now),
+          ':lease': s(lease),
+          ...(covered === undefined ? {} : { ':covered': n(covered) }),
+        },
       }),
     );
   }

@@ -12,7 +12,9 @@
  *    leaves the checkpoint where it was;
  * 4. rebuild every result row into a raw record, decode, normalize and evaluate it with the same Detector and
  *    store as the real-time path, and hand every alert to the outbox (a publish failure leaves it PENDING for
- *    the redrive);
+ *    the redrive); a row that can never be decided (it does not decode, its evaluation throws, or the store
+ *    rejects its item as such) is counted as bad and logged, as the real-time path dead-letters it, so one
+ *    poison row cannot hold a window, and every window after it, back for good;
  * 5. only then advance the checkpoint, conditionally on where it was read.
  * A window that cannot finish (time, a store error) leaves the checkpoint alone: the next run redoes it, and
  * the store answers `duplicate` for what was already decided. So there is never a gap, and an event seen by
@@ -26,14 +28,16 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AthenaQueryRunner, TimeBudget } from '../adapters/athena';
 import { OutOfTimeError } from '../adapters/athena';
 import type { Checkpoint, CheckpointStore } from '../adapters/checkpoints';
+import { AlertTooLargeError } from '../adapters/dynamodb-store';
 import type { DynamoDbOutbox } from '../adapters/outbox';
 import type { Alert } from '../engine/alerts/alert';
 import type { SweepRow, SweepTableNames } from '../engine/compile/athena-sql';
 import { compileSweepQuery, DEFAULT_SWEEP_TABLE_NAMES, recordFromRow } from '../engine/compile/athena-sql';
-import type { DetectorRule } from '../engine/detector/detector';
+import type { DetectorRule, Match } from '../engine/detector/detector';
 import { Detector } from '../engine/detector/detector';
 import type { DetectionStore } from '../engine/detector/store';
 import type { NormalizedEvent, RecordLocation, SourceName } from '../engine/ecs';
+import { SOURCE_NAMES } from '../engine/ecs';
 import type { KqlNode } from '../engine/kql';
 import { normalize, recordsFromDocument } from '../engine/normalizers';
 import type { PipelineLogger, PipelineMetrics } from './pipeline';
@@ -57,6 +61,12 @@ export interface SweepSettings {
   readonly reserveMs?: number;
   /** A window starts only with at least this much time left. @default 45 s */
   readonly minWindowMs?: number;
+  /**
+   * The sources that have a table in this deployment (`SWEEP_SOURCES`); rules are swept only on these.
+   * Without a trail bucket there is no CloudTrail table, and querying it would fail every run.
+   * @default every source
+   */
+  readonly sources?: readonly SourceName[];
 }
 
 export interface SweepDependencies {
@@ -131,6 +141,20 @@ export class SweepConfigError extends Error {
  * `ATHENA_DATABASE`, `CLOUDTRAIL_TABLE`, `AZURE_TABLE`, `GCP_TABLE`); table names default to
  * `SWEEP_TABLES`. Throws `SweepConfigError` naming the variable.
  */
+/** `SWEEP_SOURCES`: a comma-separated list of source names; unset or empty means every source. */
+function sweepSources(text: string | undefined): SourceName[] | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const names = text.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(SOURCE_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new SweepConfigError(
+      'SWEEP_SOURCES',
+      `lists unknown sources ${unknown.join(', ')}; known: ${SOURCE_NAMES.join(', ')}`,
+    );
+  }
+  return names as SourceName[];
+}
+
 export function sweepSettingsFromEnv(database: string, env: NodeJS.ProcessEnv = process.env): SweepSettings {
   const minutes = (name: string, fallbackMs: number, min: number): number => {
     const text = env[name]?.trim();
@@ -144,7 +168,9 @@ export function sweepSettingsFromEnv(database: string, env: NodeJS.ProcessEnv = 
     const value = env[name]?.trim();
     return value === undefined || value === '' ? DEFAULT_SWEEP_TABLE_NAMES.tables[source] : value;
   };
+  const sources = sweepSources(env.SWEEP_SOURCES);
   return {
+    ...(sources === undefined ? {} : { sources }),
     lagMs: minutes('SWEEP_LAG_MINUTES', DEFAULT_LAG_MS, 0),
     maxWindowMs: minutes('SWEEP_MAX_WINDOW_MINUTES', DEFAULT_MAX_WINDOW_MS, 1),
     tables: {
@@ -220,6 +246,19 @@ class WindowAbort extends Error {
   override readonly name = 'WindowAbort';
 }
 
+/** The store's errors, marked so that they, and not a row that cannot be decided, abort the window. */
+class StoreFailure extends Error {
+  override readonly name = 'StoreFailure';
+}
+
+/** Store errors that say nothing about the row (throttling, an outage): redoing the window can succeed. */
+function isRetryable(error: unknown): boolean {
+  if (error instanceof AlertTooLargeError) return false;
+  const name = error instanceof Error ? error.name : '';
+  // DynamoDB rejected this row's item as such: redoing the window cannot help.
+  return name !== 'ValidationException' && name !== 'SerializationException';
+}
+
 class SweepRun {
   readonly report: SweepReport = {
     windowsSwept: 0,
@@ -258,15 +297,23 @@ class SweepRun {
     const reserveMs = deps.settings.reserveMs ?? 10_000;
     this.budget = { remainingMs: () => deps.remainingTimeMs() - reserveMs };
     this.minWindowMs = deps.settings.minWindowMs ?? 45_000;
-    this.detector = new Detector(rules, deps.store, { now: () => deps.now?.() ?? new Date() });
+    const store: DetectionStore = {
+      recordMatch: (input) =>
+        deps.store.recordMatch(input).catch((error: unknown) => {
+          throw new StoreFailure(describeError(error).message, { cause: error });
+        }),
+    };
+    this.detector = new Detector(rules, store, { now: () => deps.now?.() ?? new Date() });
     this.pairs = rules
       .filter((rule) => rule.schedule.enabled)
       .flatMap((rule) =>
-        rule.sources.map((source): Pair => {
-          const report: SweepPairReport = { ruleId: rule.id, source, status: 'behind', windows: 0 };
-          this.report.pairs.push(report);
-          return { rule, source, report, done: false };
-        }),
+        rule.sources
+          .filter((source) => deps.settings.sources?.includes(source) ?? true)
+          .map((source): Pair => {
+            const report: SweepPairReport = { ruleId: rule.id, source, status: 'behind', windows: 0 };
+            this.report.pairs.push(report);
+            return { rule, source, report, done: false };
+          }),
       );
   }
 
@@ -460,14 +507,25 @@ class SweepRun {
         continue;
       }
       this.report.events += 1;
-      const matches = this.detector.evaluate(normalized, location).filter((m) => m.rule.id === pair.rule.id);
+      let matches: Match[];
+      try {
+        matches = this.detector.evaluate(normalized, location).filter((m) => m.rule.id === pair.rule.id);
+      } catch (error) {
+        this.bad(pair, location, `evaluation failed: ${describeError(error).message}`);
+        continue;
+      }
       for (const match of matches) {
         this.report.matched += 1;
         let decision: Awaited<ReturnType<Detector['decide']>>;
         try {
           decision = await this.detector.decide(match);
         } catch (error) {
-          throw new WindowAbort('the store failed', { cause: error });
+          if (error instanceof StoreFailure && isRetryable(error.cause)) {
+            throw new WindowAbort('the store failed', { cause: error.cause });
+          }
+          const cause = error instanceof StoreFailure ? error.cause : error;
+          this.bad(pair, location, `evaluation failed: ${describeError(cause).message}`);
+          continue;
         }
         switch (decision.kind) {
           case 'alert':

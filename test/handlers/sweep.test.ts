@@ -134,6 +134,7 @@ interface HarnessOptions {
   readonly maxWindowMs?: number;
   readonly pageSize?: number;
   readonly table?: string;
+  readonly sources?: readonly SourceName[];
 }
 
 async function harness(options: HarnessOptions = {}) {
@@ -164,6 +165,7 @@ async function harness(options: HarnessOptions = {}) {
       lagMs: DEFAULT_LAG_MS,
       maxWindowMs: options.maxWindowMs ?? 60 * MINUTE,
       tables: sweepSettingsFromEnv('abnormal_cloud_api_calls', {}).tables,
+      ...(options.sources === undefined ? {} : { sources: options.sources }),
     },
     remainingTimeMs: clock.remaining,
     now: clock.date,
@@ -227,6 +229,17 @@ describe('sweep', () => {
     expect((await h.checkpoints.get(seed.id, 'aws-cloudtrail'))?.position).toBe(TARGET);
     expect(h.metric('SweepCreatedAlerts')).toBe(2);
     expect(h.metric('SweepBytesScanned')).toBe(40_000);
+  });
+
+  it('sweeps only the sources the deployment has tables for', async () => {
+    await deliver(trailRecord({ id: 'evt-no-table', time: '2026-11-28T09:50:00Z' }));
+    const h = await harness({ sources: ['gcp-audit-logs'] });
+
+    const report = await h.run();
+
+    expect(report).toMatchObject({ windowsSwept: 0, alertsCreated: 0 });
+    expect(h.athena.executions).toEqual([]);
+    expect(await h.checkpoints.get(seed.id, 'aws-cloudtrail')).toBeUndefined();
   });
 
   it('stays the lag behind now: a recent event waits for a later run', async () => {
@@ -573,7 +586,14 @@ describe('sweepSettingsFromEnv', () => {
     });
   });
 
+  it('reads the swept sources from SWEEP_SOURCES', () => {
+    expect(
+      sweepSettingsFromEnv('db', { SWEEP_SOURCES: 'azure-activity-logs, gcp-audit-logs' }).sources,
+    ).toEqual(['azure-activity-logs', 'gcp-audit-logs']);
+  });
+
   it.each<[string, string]>([
+    ['SWEEP_SOURCES', 'aws-cloudtrail,okta'],
     ['SWEEP_LAG_MINUTES', 'soon'],
     ['SWEEP_LAG_MINUTES', '-5'],
     ['SWEEP_MAX_WINDOW_MINUTES', '0'],

@@ -79,6 +79,29 @@ describe('addDetectorStacks', () => {
     });
   });
 
+  it('passes the trail, the sweep lag and the Athena cutoff to the main stack', () => {
+    const stacks = addDetectorStacks(testApp(), {
+      settings: settings({
+        cloudTrailLogs: { bucket: 'trail-bucket', prefix: '', startDate: '2025-01-01' },
+        sweepLagMinutes: 25,
+        athenaBytesScannedCutoffGiB: 3,
+      }),
+      rules,
+      rulesDirectory: RULES_DIRECTORY,
+    });
+    const template = Template.fromStack(stacks.main);
+
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({ Name: 'cloudtrail_logs' }),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SWEEP_LAG_MINUTES: '25' }) },
+    });
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 3 * 1024 ** 3 }),
+    });
+  });
+
   it('leaves the account to deployment time when none is known', () => {
     const stacks = addDetectorStacks(testApp(), {
       settings: settings({}),

@@ -1,11 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addDetectorStacks } from '../../lib/detector-app';
-import { acknowledge, addSecurityChecks } from '../../lib/nag';
+import { acknowledge, acknowledgeWildcardResource, addSecurityChecks } from '../../lib/nag';
 import { RULES_DIRECTORY } from '../../lib/project';
 import { loadRepositoryRules } from './helpers';
 
@@ -106,6 +109,24 @@ describe('security gates', () => {
     addSecurityChecks(app);
 
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS2/);
+  });
+
+  it('acknowledge a wildcard resource by its exact cdk-nag id, and no other', () => {
+    const app = checkedApp();
+    const stack = new Stack(app, 'Objects', { env: { account: '111122223333', region: 'us-east-1' } });
+    const bucket = new s3.Bucket(stack, 'Bucket', { enforceSSL: true });
+    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const [acknowledged, forgotten] = [bucket.arnForObjects('read/*'), bucket.arnForObjects('other/*')];
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [acknowledged, forgotten] }),
+    );
+    acknowledgeWildcardResource(role, acknowledged, 'The objects under read/ are named by someone else.');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+    expect(() => app.synth()).toThrow(/AwsSolutions-IAM5/);
+    const findings = JSON.stringify(report(app));
+    expect(findings).toContain('AwsSolutions-IAM5[Resource::<Bucket83908E77.Arn>/other/*]');
+    expect(findings).not.toContain('/read/*');
   });
 
   it('refuse an acknowledgement without a reason', () => {

@@ -11,6 +11,8 @@ describe('readSettings', () => {
       homeRegion: 'us-east-1',
       alertEmails: [],
       opsEmails: [],
+      sweepLagMinutes: 15,
+      athenaBytesScannedCutoffGiB: 10,
       bundling: true,
     });
   });
@@ -29,6 +31,17 @@ describe('readSettings', () => {
         subject: 'oid',
       },
       gcpFederation: { audience: 'aws-forwarder', subject: '112233445566778899001' },
+      cloudTrailLogs: {
+        bucket: 'org-trail-logs',
+        prefix: 'trail/',
+        organizationId: 'o-abcdefghij',
+        accounts: ['111122223333', '444455556666'],
+        regions: ['us-east-1', 'eu-west-1'],
+        kmsKeyArn: 'arn:aws:kms:eu-west-1:999988887777:key/11111111-2222-3333-4444-555555555555',
+        startDate: '2024-03-01',
+      },
+      sweepLagMinutes: 20,
+      athenaBytesScannedCutoffGiB: 50,
       bundling: false,
     });
 
@@ -46,8 +59,37 @@ describe('readSettings', () => {
         issuer: 'v1',
       },
       gcpFederation: { audience: 'aws-forwarder', subject: '112233445566778899001' },
+      cloudTrailLogs: {
+        bucket: 'org-trail-logs',
+        prefix: 'trail/',
+        organizationId: 'o-abcdefghij',
+        accounts: ['111122223333', '444455556666'],
+        regions: ['us-east-1', 'eu-west-1'],
+        kmsKeyArn: 'arn:aws:kms:eu-west-1:999988887777:key/11111111-2222-3333-4444-555555555555',
+        startDate: '2024-03-01',
+      },
+      sweepLagMinutes: 20,
+      athenaBytesScannedCutoffGiB: 50,
       bundling: false,
     });
+  });
+
+  it('reads the trail, lag and cutoff from -c strings, with the trail defaults', () => {
+    const settings = read({
+      homeRegion: 'us-east-1',
+      cloudTrailLogs: '{"bucket":"trail-bucket","prefix":"logs","regions":"us-east-1, eu-west-1"}',
+      sweepLagMinutes: '30',
+      athenaBytesScannedCutoffGiB: '2',
+    });
+
+    expect(settings.cloudTrailLogs).toEqual({
+      bucket: 'trail-bucket',
+      prefix: 'logs/',
+      regions: ['us-east-1', 'eu-west-1'],
+      startDate: '2025-01-01',
+    });
+    expect(settings.sweepLagMinutes).toBe(30);
+    expect(settings.athenaBytesScannedCutoffGiB).toBe(2);
   });
 
   it('reads the strings -c gives: comma-separated lists, JSON objects, booleans', () => {
@@ -116,6 +158,46 @@ describe('readSettings', () => {
     ],
     [{ homeRegion: 'us-east-1', gcpFederation: '{not json' }, /"gcpFederation": is not valid JSON/],
     [{ homeRegion: 'us-east-1', bundling: 'maybe' }, /"bundling": must be true or false/],
+    [{ homeRegion: 'us-east-1', cloudTrailLogs: { prefix: 'x/' } }, /"cloudTrailLogs.bucket": is required/],
+    [{ homeRegion: 'us-east-1', cloudTrailLogs: { bucket: 'Bad_Bucket' } }, /"cloudTrailLogs.bucket"/],
+    [
+      { homeRegion: 'us-east-1', cloudTrailLogs: { bucket: 'b-1', prefix: 'a*b/' } },
+      /"cloudTrailLogs.prefix"/,
+    ],
+    [
+      { homeRegion: 'us-east-1', cloudTrailLogs: { bucket: 'b-1', organizationId: 'org' } },
+      /"cloudTrailLogs.organizationId"/,
+    ],
+    [
+      { homeRegion: 'us-east-1', cloudTrailLogs: { bucket: 'b-1', accounts: ['123'] } },
+      /"cloudTrailLogs.accounts": "123"/,
+    ],
+    [
+      { homeRegion: 'us-east-1', cloudTrailLogs: { bucket: 'b-1', accounts: [] } },
+      /"cloudTrailLogs.accounts": must name/,
+    ],
+    [
+      { homeRegion: 'us-east-1', cloudTrailLogs: { bucket: 'b-1', regions: ['mars-1'] } },
+      /"cloudTrailLogs.regions"/,
+    ],
+    [
+      { homeRegion: 'us-east-1', cloudTrailLogs: { bucket: 'b-1', kmsKeyArn: 'alias/trail' } },
+      /"cloudTrailLogs.kmsKeyArn"/,
+    ],
+    [
+      { homeRegion: 'us-east-1', cloudTrailLogs: { bucket: 'b-1', startDate: '2025-02-30' } },
+      /"cloudTrailLogs.startDate"/,
+    ],
+    [
+      { homeRegion: 'us-east-1', cloudTrailLogs: { bucket: 'b-1', trail: 'x' } },
+      /"cloudTrailLogs.trail": is not a known field/,
+    ],
+    [
+      { homeRegion: 'us-east-1', sweepLagMinutes: 4 },
+      /"sweepLagMinutes": must be a whole number from 5 to 1440/,
+    ],
+    [{ homeRegion: 'us-east-1', sweepLagMinutes: '7.5' }, /"sweepLagMinutes"/],
+    [{ homeRegion: 'us-east-1', athenaBytesScannedCutoffGiB: 0 }, /"athenaBytesScannedCutoffGiB"/],
   ])('rejects %j', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });

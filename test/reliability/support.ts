@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import type { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { PublishCommand, PublishCommandInput } from '@aws-sdk/client-sns';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { DeadLetter } from '../../lambda/adapters/dead-letter';
@@ -448,10 +448,11 @@ export async function newStack(
       metrics: observers.metrics,
       now: () => new Date(now),
     }),
+    // Read with the server's own client: the stack's may be in the middle of a fault storm.
     pending: async () => ({
-      alerts: (await pendingItems(client, table, PENDING_KIND.alert)).length,
-      digests: (await pendingItems(client, table, PENDING_KIND.digest)).length,
-      applying: (await pendingItems(client, table, PENDING_KIND.applying)).length,
+      alerts: (await pendingItems(aws.dynamodb, table, PENDING_KIND.alert)).length,
+      digests: (await pendingItems(aws.dynamodb, table, PENDING_KIND.digest)).length,
+      applying: (await pendingItems(aws.dynamodb, table, PENDING_KIND.applying)).length,
     }),
     destroy: () => client.destroy(),
   };
@@ -499,9 +500,10 @@ export async function runShard(
       }
       const failed = response?.batchItemFailures ?? [];
       if (failed.length === 0) break;
-      const lowest = failed
-        .map((failure) => BigInt(failure.itemIdentifier))
-        .reduce((a, b) => (a < b ? a : b));
+      // Sequence numbers are decimal strings too long for a number: compare them as BigInt.
+      let lowest = BigInt(failed[0]?.itemIdentifier ?? '0');
+      for (const failure of failed)
+        if (BigInt(failure.itemIdentifier) < lowest) lowest = BigInt(failure.itemIdentifier);
       const from = batch.findIndex((record) => BigInt(record.kinesis.sequenceNumber) === lowest);
       // An identifier that names no record of the batch makes Lambda retry the whole batch.
       batch = from < 0 ? whole : batch.slice(from);
@@ -578,6 +580,8 @@ export function syntheticRecord(sequence: number, data: string): KinesisStreamRe
 export interface Expected {
   /** Every alert id (suppression group) the payloads must produce. */
   readonly alertIds: Set<string>;
+  /** Matches per alert (its own and the ones folded into it), for checking digests. */
+  readonly groupSizes: Map<string, number>;
   readonly events: number;
   readonly matched: number;
 }
@@ -590,6 +594,7 @@ export async function expectedAlerts(
 ): Promise<Expected> {
   const detector = new Detector(rules, new MemoryStore(), { now: () => new Date(now) });
   const alertIds = new Set<string>();
+  const groupSizes = new Map<string, number>();
   for (const payload of payloads) {
     let documents: ReturnType<typeof parsePayload>;
     try {
@@ -608,12 +613,16 @@ export async function expectedAlerts(
           continue;
         }
         for (const decision of await detector.process(normalized)) {
-          if (decision.kind === 'alert') alertIds.add(decision.alert.id);
+          if (decision.kind === 'alert') {
+            alertIds.add(decision.alert.id);
+            groupSizes.set(decision.alert.id, 1);
+          }
+          if (decision.kind === 'suppressed') groupSizes.set(decision.alertId, decision.count);
         }
       }
     }
   }
-  return { alertIds, events: detector.stats.events, matched: detector.stats.matched };
+  return { alertIds, groupSizes, events: detector.stats.events, matched: detector.stats.matched };
 }
 
 /**

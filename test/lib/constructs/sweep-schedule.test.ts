@@ -36,9 +36,12 @@ describe('sweepCadence', () => {
     [[azure('a', '1s')], 1],
     [[azure('a', '2h')], 120],
     [[azure('a', '30m'), aws('b', '1m')], 30],
-  ])('runs every %# rules at the smallest enabled swept interval in whole minutes', (rules, minutes) => {
-    expect(sweepCadence(rules, ['azure-activity-logs'])?.interval.toMinutes()).toBe(minutes);
-  });
+  ])(
+    'runs rule set %# every %i minutes: the smallest enabled swept interval, rounded up',
+    (rules, minutes) => {
+      expect(sweepCadence(rules, ['azure-activity-logs'])?.interval.toMinutes()).toBe(minutes);
+    },
+  );
 
   it('is undefined when no enabled rule reads a swept source', () => {
     expect(sweepCadence([azure('a', '5m', false), aws('b', '5m')], ['azure-activity-logs'])).toBeUndefined();
