@@ -111,40 +111,45 @@ class KqlParser {
     throw new KqlSyntaxError(message, this.query, at, { expected, found });
   }
 
-  // OrQuery = head:AndQuery tail:(Or query:AndQuery)+ / AndQuery
-  private OrQuery(): KqlNode | null {
-    const head = this.AndQuery();
+  /**
+   * `head (separator operand)*`, the shape of every `Or…`/`And…` rule of the grammar: a separator with
+   * no operand after it is given back (`foo:bar and` leaves `and` to the value), as Kibana's PEG does.
+   */
+  private separated<T>(operand: () => T | null, separator: () => boolean): T[] | null {
+    const head = operand();
     if (head === null) return null;
-    const nodes = [head];
+    const items = [head];
     for (;;) {
       const save = this.pos;
-      if (!this.Or()) break;
-      const next = this.AndQuery();
+      if (!separator()) break;
+      const next = operand();
       if (next === null) {
         this.pos = save;
         break;
       }
-      nodes.push(next);
+      items.push(next);
     }
-    return nodes.length === 1 ? head : buildOr(nodes, spanOf(nodes));
+    return items;
+  }
+
+  // OrQuery = head:AndQuery tail:(Or query:AndQuery)+ / AndQuery
+  private OrQuery(): KqlNode | null {
+    const nodes = this.separated(
+      () => this.AndQuery(),
+      () => this.Or(),
+    );
+    if (nodes === null) return null;
+    return nodes.length === 1 ? (nodes[0] as KqlNode) : buildOr(nodes, spanOf(nodes));
   }
 
   // AndQuery = head:NotQuery tail:(And query:NotQuery)+ / NotQuery
   private AndQuery(): KqlNode | null {
-    const head = this.NotQuery();
-    if (head === null) return null;
-    const nodes = [head];
-    for (;;) {
-      const save = this.pos;
-      if (!this.And()) break;
-      const next = this.NotQuery();
-      if (next === null) {
-        this.pos = save;
-        break;
-      }
-      nodes.push(next);
-    }
-    return nodes.length === 1 ? head : buildAnd(nodes, spanOf(nodes));
+    const nodes = this.separated(
+      () => this.NotQuery(),
+      () => this.And(),
+    );
+    if (nodes === null) return null;
+    return nodes.length === 1 ? (nodes[0] as KqlNode) : buildAnd(nodes, spanOf(nodes));
   }
 
   // NotQuery = Not query:SubQuery / SubQuery
@@ -281,20 +286,12 @@ class KqlParser {
 
   // OrListOfValues = head:AndListOfValues tail:(Or partial:AndListOfValues)+ / AndListOfValues
   private OrListOfValues(): ValuesPartial | null {
-    const head = this.AndListOfValues();
-    if (head === null) return null;
-    const partials = [head];
-    for (;;) {
-      const save = this.pos;
-      if (!this.Or()) break;
-      const next = this.AndListOfValues();
-      if (next === null) {
-        this.pos = save;
-        break;
-      }
-      partials.push(next);
-    }
-    if (partials.length === 1) return head;
+    const partials = this.separated(
+      () => this.AndListOfValues(),
+      () => this.Or(),
+    );
+    if (partials === null) return null;
+    if (partials.length === 1) return partials[0] as ValuesPartial;
     return (field) => {
       const nodes = partials.map((partial) => partial(field));
       return buildOr(nodes, spanOf(nodes));
@@ -303,20 +300,12 @@ class KqlParser {
 
   // AndListOfValues = head:NotListOfValues tail:(And partial:NotListOfValues)+ / NotListOfValues
   private AndListOfValues(): ValuesPartial | null {
-    const head = this.NotListOfValues();
-    if (head === null) return null;
-    const partials = [head];
-    for (;;) {
-      const save = this.pos;
-      if (!this.And()) break;
-      const next = this.NotListOfValues();
-      if (next === null) {
-        this.pos = save;
-        break;
-      }
-      partials.push(next);
-    }
-    if (partials.length === 1) return head;
+    const partials = this.separated(
+      () => this.NotListOfValues(),
+      () => this.And(),
+    );
+    if (partials === null) return null;
+    if (partials.length === 1) return partials[0] as ValuesPartial;
     return (field) => {
       const nodes = partials.map((partial) => partial(field));
       return buildAnd(nodes, spanOf(nodes));
