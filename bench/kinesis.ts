@@ -19,6 +19,8 @@ export interface KinesisRow {
   readonly full: Measured;
   /** Limit time / full time (1 = as fast as decoding and parsing alone). */
   readonly vsLimit: number;
+  /** The same full path on the engine before this work, timed in the same rounds. */
+  readonly before?: { readonly full: Measured; readonly vsLimit: number };
 }
 
 export interface KinesisResult {
@@ -70,11 +72,12 @@ export function kinesisPayloads(
 export async function benchKinesis(options: {
   quick: boolean;
   query: string;
-  lambdaDir?: string;
+  /** Another copy of the engine (`lambda/`), timed in the same rounds for a before/after comparison. */
+  beforeDir?: string;
 }): Promise<KinesisResult> {
-  const engine = await loadEngine(options.lambdaDir ?? `${REPO_ROOT}/lambda`);
+  const engine = await loadEngine(`${REPO_ROOT}/lambda`);
+  const oldEngine = options.beforeDir === undefined ? undefined : await loadEngine(options.beforeDir);
   const { parsePayload } = await import(`${REPO_ROOT}/lambda/handlers/pipeline.ts`);
-  const predicate = engine.compileKql(options.query);
   const count = options.quick ? 1_500 : 6_000;
   const inputs: { name: string; source: SourceName; gzipBatch?: number }[] = [
     { name: 'CloudTrail record', source: 'aws-cloudtrail' },
@@ -101,32 +104,41 @@ export async function benchKinesis(options: {
       }
       return n;
     };
-    const full = (): number => {
-      let matched = 0;
-      for (const data of payload.data) {
-        for (const document of parsePayload(Buffer.from(data, 'base64')) as { value?: unknown }[]) {
-          for (const item of engine.recordsFromDocument(document.value)) {
-            if (item.source === undefined) continue;
-            const normalized = engine.normalize(item.source, item.record);
-            if (predicate(normalized.doc)) matched += 1;
+    const fullPath = (with_: Engine): (() => number) => {
+      const predicate = with_.compileKql(options.query);
+      return () => {
+        let matched = 0;
+        for (const data of payload.data) {
+          for (const document of parsePayload(Buffer.from(data, 'base64')) as { value?: unknown }[]) {
+            for (const item of with_.recordsFromDocument(document.value)) {
+              if (item.source === undefined) continue;
+              const normalized = with_.normalize(item.source, item.record);
+              if (predicate(normalized.doc)) matched += 1;
+            }
           }
         }
-      }
-      return matched;
+        return matched;
+      };
     };
-    const [limitFigure, fullFigure] = (await compare(
+    const [limitFigure, fullFigure, beforeFigure] = (await compare(
       [
         { name: 'decode + JSON.parse (limit)', run: limit, ops: payload.records },
-        { name: 'full path', run: full, ops: payload.records },
+        { name: 'full path', run: fullPath(engine), ops: payload.records },
+        ...(oldEngine === undefined
+          ? []
+          : [{ name: 'full path, engine before', run: fullPath(oldEngine), ops: payload.records }]),
       ],
       { rounds: options.quick ? 5 : 15, minPassMs: options.quick ? 10 : 40 },
-    )) as [Measured, Measured];
+    )) as [Measured, Measured, Measured | undefined];
     rows.push({
       input: input.name,
       bytes: payload.bytes / payload.records,
       limit: limitFigure,
       full: fullFigure,
       vsLimit: 1 / fullFigure.vsFirst,
+      ...(beforeFigure === undefined
+        ? {}
+        : { before: { full: beforeFigure, vsLimit: 1 / beforeFigure.vsFirst } }),
     });
   }
   const markdown = [
@@ -134,13 +146,23 @@ export async function benchKinesis(options: {
       '"vs limit" is the median per-round ratio of the limit\'s time to the full path\'s.',
     '',
     table(
-      ['input', 'bytes/record', 'decode + JSON.parse (limit)', 'full path', 'full path vs limit'],
+      [
+        'input',
+        'bytes/record',
+        'decode + JSON.parse (limit)',
+        'full path',
+        'full path vs limit',
+        ...(oldEngine === undefined ? [] : ['full path before', 'before vs limit']),
+      ],
       rows.map((row) => [
         row.input,
         row.bytes.toFixed(0),
         formatNs(row.limit.nsPerOp),
         formatNs(row.full.nsPerOp),
         formatRatio(row.vsLimit),
+        ...(row.before === undefined
+          ? []
+          : [formatNs(row.before.full.nsPerOp), formatRatio(row.before.vsLimit)]),
       ]),
     ),
   ].join('\n');

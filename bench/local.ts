@@ -31,6 +31,8 @@ export interface LocalRun {
 export interface LocalResult {
   readonly markdown: string;
   readonly runs: readonly LocalRun[];
+  /** The same files through the engine before this work, run right after each size (with `beforeDir`). */
+  readonly before?: readonly LocalRun[];
 }
 
 /** Writes gzipped CloudTrail files until `bytes` of uncompressed JSON; returns what it wrote. */
@@ -96,28 +98,33 @@ function runChild(
 export async function benchLocal(options: {
   quick: boolean;
   sizeBytes?: number;
-  /** Another copy of the engine, for a before/after figure. @default the repo's */
-  lambdaDir?: string;
+  /** Another copy of the engine (`lambda/`), run on the same files right after, for a before/after figure. */
+  beforeDir?: string;
 }): Promise<LocalResult> {
   const large = options.sizeBytes ?? (options.quick ? 48 * 1024 * 1024 : 1024 * 1024 * 1024);
   const sizes = [Math.round(large / 4), large];
   const runs: LocalRun[] = [];
+  const before: LocalRun[] = [];
   for (const [index, size] of sizes.entries()) {
     const dir = mkdtempSync(path.join(tmpdir(), 'cloudtrail-'));
     try {
       const written = writeCloudTrailFiles(dir, size, 100 + index);
-      const result = runChild(dir, options.lambdaDir);
-      runs.push({
-        inputBytes: written.inputBytes,
-        gzippedBytes: written.gzippedBytes,
-        files: written.files,
-        records: result.records,
-        seconds: result.seconds,
-        mbPerSecond: result.bytes / 1e6 / result.seconds,
-        peakRssBytes: result.peakRssBytes,
-        alerts: result.alerts,
-        matched: result.matched,
-      });
+      const measure = (lambdaDir?: string): LocalRun => {
+        const result = runChild(dir, lambdaDir);
+        return {
+          inputBytes: written.inputBytes,
+          gzippedBytes: written.gzippedBytes,
+          files: written.files,
+          records: result.records,
+          seconds: result.seconds,
+          mbPerSecond: result.bytes / 1e6 / result.seconds,
+          peakRssBytes: result.peakRssBytes,
+          alerts: result.alerts,
+          matched: result.matched,
+        };
+      };
+      runs.push(measure());
+      if (options.beforeDir !== undefined) before.push(measure(options.beforeDir));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -125,7 +132,8 @@ export async function benchLocal(options: {
   const markdown = [
     'Generated CloudTrail S3 objects (`{"Records": [...]}`, gzip level 6, 50–1,000 records each, 1% sensitive ' +
       'calls), read by `runLocal` with the shipped rule and the embedded store, alerts mode; one fresh child ' +
-      'process per size. MB/s counts uncompressed input (10^6 bytes).',
+      'process per size and engine. MB/s counts uncompressed input (10^6 bytes).' +
+      (before.length > 0 ? ' "Before": the engine before this work, on the same files right after.' : ''),
     '',
     table(
       [
@@ -137,8 +145,9 @@ export async function benchLocal(options: {
         'throughput',
         'peak RSS',
         'matches / alerts',
+        ...(before.length > 0 ? ['before: throughput', 'before: peak RSS'] : []),
       ],
-      runs.map((run) => [
+      runs.map((run, index) => [
         formatBytes(run.inputBytes),
         formatBytes(run.gzippedBytes),
         run.files.toLocaleString('en-US'),
@@ -147,8 +156,14 @@ export async function benchLocal(options: {
         `${run.mbPerSecond.toFixed(1)} MB/s`,
         formatBytes(run.peakRssBytes),
         `${run.matched.toLocaleString('en-US')} / ${run.alerts.toLocaleString('en-US')}`,
+        ...(before[index] === undefined
+          ? []
+          : [
+              `${(before[index] as LocalRun).mbPerSecond.toFixed(1)} MB/s`,
+              formatBytes((before[index] as LocalRun).peakRssBytes),
+            ]),
       ]),
     ),
   ].join('\n');
-  return { markdown, runs };
+  return { markdown, runs, ...(before.length > 0 ? { before } : {}) };
 }

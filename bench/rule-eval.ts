@@ -19,6 +19,8 @@ export interface RuleEvalResult {
   /** mingo ns/op divided by compiled ns/op. */
   readonly vsMingo: number;
   readonly compiledNs: number;
+  /** The engine before this work, timed in the same rounds (with `beforeDir`). */
+  readonly before?: { readonly vsLimit: number; readonly vsMingo: number };
 }
 
 const AWS_ACTIONS = ['DeleteAccessKey', 'UpdateAssumeRolePolicy', 'CreatePolicyVersion'];
@@ -79,17 +81,20 @@ function rulesEngineSeed(): Engine {
 
 export async function benchRuleEvaluation(options: {
   quick: boolean;
-  /** The engine whose `compileKql` is timed (an older copy for a before/after figure). @default the repo's */
-  lambdaDir?: string;
+  /** Another copy of the engine (`lambda/`) whose `compileKql` is timed in the same rounds. */
+  beforeDir?: string;
 }): Promise<RuleEvalResult> {
   const count = options.quick ? 6_000 : 30_000;
   const docs = generateEvents(count, { seed: 1 }).map((event) => normalize(event.source, event.record).doc);
-  const { compileKql } = (await import(
-    `${options.lambdaDir ?? `${REPO_ROOT}/lambda`}/engine/kql/index.ts`
-  )) as {
-    compileKql: (query: string) => (doc: unknown) => boolean;
-  };
-  const compiled = compileKql(seedQuery());
+  const compileFrom = async (dir: string) =>
+    (
+      (await import(`${dir}/engine/kql/index.ts`)) as {
+        compileKql: (query: string) => (doc: unknown) => boolean;
+      }
+    ).compileKql;
+  const compiled = (await compileFrom(`${REPO_ROOT}/lambda`))(seedQuery());
+  const compiledBefore =
+    options.beforeDir === undefined ? undefined : (await compileFrom(options.beforeDir))(seedQuery());
   const mingo = new Query(MINGO_SEED);
   const engine = rulesEngineSeed();
   // json-rules-engine is asynchronous and four orders of magnitude slower: a slice keeps the run short.
@@ -98,7 +103,11 @@ export async function benchRuleEvaluation(options: {
   // Every contender must agree before any is timed.
   for (const doc of docs) {
     const expected = handWrittenSeed(doc);
-    if (compiled(doc) !== expected || mingo.test(doc as Record<string, unknown>) !== expected) {
+    if (
+      compiled(doc) !== expected ||
+      (compiledBefore !== undefined && compiledBefore(doc) !== expected) ||
+      mingo.test(doc as Record<string, unknown>) !== expected
+    ) {
       throw new Error(`contenders disagree on ${JSON.stringify((doc as { event: unknown }).event)}`);
     }
   }
@@ -133,10 +142,19 @@ export async function benchRuleEvaluation(options: {
         },
         ops: engineDocs.length,
       },
+      ...(compiledBefore === undefined
+        ? []
+        : [{ name: 'compiled KQL, engine before', run: countMatches(compiledBefore), ops: docs.length }]),
     ],
     { rounds: options.quick ? 7 : 21, minPassMs: options.quick ? 10 : 30 },
   );
-  const [, ours, mingoFigure, rulesEngine] = measured as [Measured, Measured, Measured, Measured];
+  const [, ours, mingoFigure, rulesEngine, oldCompiled] = measured as [
+    Measured,
+    Measured,
+    Measured,
+    Measured,
+    Measured | undefined,
+  ];
   // Ratios of paired passes (same round, moments apart), relative to the hand-written limit.
   const vsLimit = 1 / ours.vsFirst;
   const vsMingo = mingoFigure.vsFirst / ours.vsFirst;
@@ -155,7 +173,20 @@ export async function benchRuleEvaluation(options: {
     '',
     `Compiled KQL runs at **${formatRatio(vsLimit)} the speed of the hand-written predicate** (target ≥ 0.5×) ` +
       `and **${formatRatio(vsMingo)} the speed of mingo** (target ≥ 20×); json-rules-engine is ` +
-      `${formatRatio(rulesEngine.vsFirst / ours.vsFirst)} slower than compiled KQL.`,
+      `${formatRatio(rulesEngine.vsFirst / ours.vsFirst)} slower than compiled KQL.` +
+      (oldCompiled === undefined
+        ? ''
+        : ` The engine before this work ran at ${formatRatio(1 / oldCompiled.vsFirst)} the hand-written predicate ` +
+          `and ${formatRatio(mingoFigure.vsFirst / oldCompiled.vsFirst)} mingo, in the same rounds.`),
   ].join('\n');
-  return { markdown, measured, vsLimit, vsMingo, compiledNs: ours.nsPerOp };
+  return {
+    markdown,
+    measured,
+    vsLimit,
+    vsMingo,
+    compiledNs: ours.nsPerOp,
+    ...(oldCompiled === undefined
+      ? {}
+      : { before: { vsLimit: 1 / oldCompiled.vsFirst, vsMingo: mingoFigure.vsFirst / oldCompiled.vsFirst } }),
+  };
 }
