@@ -590,18 +590,26 @@ export function groupState(item: Item): GroupState {
 /**
  * The alert as an item can hold it. Too large, its `document` (the whole normalized event) is cut to
  * the fields every alert needs and marked `truncated`; still too large (hostile multi-kilobyte
- * values), every long string is cut too. The alert stays publishable either way.
+ * values), every long string is cut too. The alert stays publishable either way. A document nested
+ * too deeply to serialize at all (raw fields are kept as they arrived, and JSON nests thousands of
+ * levels in a few kilobytes) is cut the same way: the match must alert, not be retried until the
+ * stream gives up on it.
  */
 export function fitAlert(alert: Alert): { alert: Alert; json: string; truncated: boolean } {
-  const json = JSON.stringify(alert);
-  const originalBytes = Buffer.byteLength(json);
-  if (originalBytes <= MAX_ALERT_JSON_BYTES) return { alert, json, truncated: false };
+  const json = serialize(alert);
+  const originalBytes = json === undefined ? undefined : Buffer.byteLength(json);
+  if (json !== undefined && originalBytes !== undefined && originalBytes <= MAX_ALERT_JSON_BYTES) {
+    return { alert, json, truncated: false };
+  }
   const { document } = alert;
   const skeleton = {
     '@timestamp': document['@timestamp'],
     event: document.event,
     cloud: { provider: document.cloud.provider },
-    truncated: { reason: `the alert exceeded ${MAX_ALERT_JSON_BYTES} bytes`, originalBytes },
+    truncated:
+      originalBytes === undefined
+        ? { reason: 'the raw event is nested too deeply to store' }
+        : { reason: `the alert exceeded ${MAX_ALERT_JSON_BYTES} bytes`, originalBytes },
   };
   let cut: Alert = { ...alert, document: skeleton as Alert['document'] };
   let cutJson = JSON.stringify(cut);
@@ -612,6 +620,16 @@ export function fitAlert(alert: Alert): { alert: Alert; json: string; truncated:
   const bytes = Buffer.byteLength(cutJson);
   if (bytes > MAX_ALERT_JSON_BYTES) throw new AlertTooLargeError(alert.id, bytes);
   return { alert: cut, json: cutJson, truncated: true };
+}
+
+/** The alert's JSON, or `undefined` when it nests deeper than `JSON.stringify`'s stack allows. */
+function serialize(alert: Alert): string | undefined {
+  try {
+    return JSON.stringify(alert);
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
 }
 
 function capStrings(value: unknown, max: number): unknown {

@@ -30,8 +30,11 @@ export const TOPIC_MESSAGE_VERSION = 1;
 /** Where the full event is, when the message carries a cut-down copy. */
 export interface TruncationNote {
   readonly reason: 'sns-size-limit';
-  /** Size of the message before it was cut. */
-  readonly originalBytes: number;
+  /**
+   * Size of the message before it was cut; absent when the whole alert could not even be serialized (its
+   * raw event nested deeper than `JSON.stringify` can follow).
+   */
+  readonly originalBytes?: number;
   readonly fullEvent: {
     readonly eventId: string;
     readonly dataset: string;
@@ -254,10 +257,10 @@ function documentAt(level: (typeof LEVELS)[number], alert: Alert): Alert['docume
   return shrink(minimal, level.documentCut) as Alert['document'];
 }
 
-function truncationNote(alert: Alert, originalBytes: number): TruncationNote {
+function truncationNote(alert: Alert, originalBytes: number | undefined): TruncationNote {
   return {
     reason: 'sns-size-limit',
-    originalBytes,
+    ...(originalBytes === undefined ? {} : { originalBytes }),
     fullEvent: {
       eventId: cutString(alert.event.id, 1000),
       dataset: cutString(alert.event.dataset, 100),
@@ -292,16 +295,24 @@ function alertInput(
 /**
  * The exact publish request for an alert: e-mail readers get the plain text, machines the alert
  * JSON, all under SNS's 256 KB. A message that does not fit is cut level by level, and both parts then
- * say so and where the full event is (the event id and console link, and the state-table item).
+ * say so and where the full event is (the event id and console link, and the state-table item). So is
+ * one whose raw event nests too deeply to serialize whole: every level bounds the depth.
  */
 export function alertPublishInput(alert: Alert, topicArn: string): PublishCommandInput {
-  const whole = alertInput(alert, topicArn, `${renderAlertText(alert)}\n\n${emailFooter(alert)}\n`, {
-    kind: 'alert',
-    version: TOPIC_MESSAGE_VERSION,
-    alert,
-  });
-  const originalBytes = publishSize(whole);
-  if (originalBytes <= SNS_MESSAGE_BUDGET_BYTES) return whole;
+  let whole: PublishCommandInput | undefined;
+  try {
+    whole = alertInput(alert, topicArn, `${renderAlertText(alert)}\n\n${emailFooter(alert)}\n`, {
+      kind: 'alert',
+      version: TOPIC_MESSAGE_VERSION,
+      alert,
+    });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+  }
+  const originalBytes = whole === undefined ? undefined : publishSize(whole);
+  if (whole !== undefined && originalBytes !== undefined && originalBytes <= SNS_MESSAGE_BUDGET_BYTES) {
+    return whole;
+  }
   const { document: _document, ...rest } = alert;
   for (const level of LEVELS) {
     const shrunk: Alert = {

@@ -31,9 +31,17 @@ export function fillCommand(template: string, doc: unknown): { command: string; 
 /** Values made only of characters no shell treats specially stay bare, for readability. */
 const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
-/** Quotes one argument for POSIX shells; control characters are made visible, not passed through. */
+/**
+ * Quotes one argument for POSIX shells. Control and format characters, line and paragraph separators and
+ * lone surrogates are made visible, not passed through: a shell would take them literally, but the
+ * terminal or mail reader showing the command would not (U+2028 starts a new line in some readers, so a
+ * user name could forge one under the command).
+ */
 export function shellQuote(value: string): string {
   if (SHELL_SAFE.test(value)) return value;
-  const visible = value.replace(/\p{Cc}|\p{Cf}/gu, (char) => `\\u{${char.codePointAt(0)?.toString(16)}}`);
+  const visible = value.replace(
+    /\p{Cc}|\p{Cf}|\p{Cs}|\u2028|\u2029/gu,
+    (char) => `\\u{${char.codePointAt(0)?.toString(16)}}`,
+  );
   return `'${visible.replace(/'/g, `'\\''`)}'`;
 }

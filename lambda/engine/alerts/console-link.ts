@@ -23,8 +23,8 @@ export function consoleLink(doc: EcsEvent): string | undefined {
  * are recorded in us-east-1). Event history keeps 90 days of management events.
  */
 function awsLink(doc: EcsEvent): string {
-  const region = encodeURIComponent(doc.cloud.region ?? 'us-east-1');
-  return `https://${region}.console.aws.amazon.com/cloudtrail/home?region=${region}#/events/${encodeURIComponent(doc.event.id)}`;
+  const region = encode(doc.cloud.region ?? 'us-east-1');
+  return `https://${region}.console.aws.amazon.com/cloudtrail/home?region=${region}#/events/${encode(doc.event.id)}`;
 }
 
 /**
@@ -34,7 +34,7 @@ function awsLink(doc: EcsEvent): string {
 function azureLink(doc: EcsEvent): string {
   const subscription = doc.cloud.account?.id;
   const base = 'https://portal.azure.com/#view/Microsoft_Azure_ActivityLog/ActivityLogBlade';
-  return subscription ? `${base}/subscriptionId/${encodeURIComponent(subscription)}` : base;
+  return subscription ? `${base}/subscriptionId/${encode(subscription)}` : base;
 }
 
 /** Logs Explorer with a query for exactly this entry's insertId, around its timestamp. */
@@ -42,7 +42,18 @@ function gcpLink(doc: EcsEvent): string {
   const project = doc.cloud.account?.id;
   const query = `insertId="${doc.event.id.replace(/["\\]/g, '\\$&')}"`;
   const time = stringAt(doc, '@timestamp');
-  const timeRange = time ? `;cursorTimestamp=${encodeURIComponent(time)};duration=PT1H` : '';
-  const projectParam = project ? `?project=${encodeURIComponent(project)}` : '';
-  return `https://console.cloud.google.com/logs/query;query=${encodeURIComponent(query)}${timeRange}${projectParam}`;
+  const timeRange = time ? `;cursorTimestamp=${encode(time)};duration=PT1H` : '';
+  const projectParam = project ? `?project=${encode(project)}` : '';
+  return `https://console.cloud.google.com/logs/query;query=${encode(query)}${timeRange}${projectParam}`;
+}
+
+/** A lone surrogate (half of a character, as a JSON `\ud800` escape can carry) is not encodable. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * `encodeURIComponent`, which throws `URIError` on a lone surrogate: an event id or region from the log
+ * must never stop the alert from being built, so those become U+FFFD.
+ */
+function encode(value: string): string {
+  return encodeURIComponent(value.replace(LONE_SURROGATE, '\ufffd'));
 }

@@ -28,12 +28,22 @@ export function stringAt(doc: unknown, path: string): string | undefined {
   return displayValue(valueAt(doc, path));
 }
 
-export function displayValue(value: JsonValue | undefined): string | undefined {
+/**
+ * Arrays nested deeper than this are not shown. Raw fields are kept as they arrived, and a few kilobytes
+ * of JSON nest thousands of levels: following them would overflow the stack while the alert is built,
+ * and the match would be lost with it. ECS arrays are flat; a value this deep is hostile or broken.
+ */
+export const MAX_DISPLAY_DEPTH = 8;
+
+export function displayValue(value: JsonValue | undefined, depth = 0): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) {
-    const parts = value.map(displayValue).filter((part): part is string => part !== undefined);
+    if (depth >= MAX_DISPLAY_DEPTH) return undefined;
+    const parts = value
+      .map((item) => displayValue(item, depth + 1))
+      .filter((part): part is string => part !== undefined);
     return parts.length > 0 ? parts.join(', ') : undefined;
   }
   return undefined;

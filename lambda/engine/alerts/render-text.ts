@@ -17,11 +17,15 @@ const MAX_VALUE_LENGTH = 300;
  * Makes a log value safe to print on a terminal or in plain-text mail: control and format
  * characters (ANSI escapes, CR/LF, bidi overrides) become visible `\u{…}` escapes, and very long
  * values are cut. An attacker picks user names and user agents; they must not move the cursor,
- * recolour the screen or forge extra lines.
+ * recolour the screen or forge extra lines. Lone surrogates (half a character, which a JSON `\ud800`
+ * escape can carry) are made visible too, so the text stays valid Unicode for every mail gateway.
  */
 export function inert(value: string, max = MAX_VALUE_LENGTH): string {
   const cut = value.length > max ? `${value.slice(0, max)}… (${value.length - max} more characters)` : value;
-  return cut.replace(/\p{Cc}|\p{Cf}|\u2028|\u2029/gu, (char) => `\\u{${char.codePointAt(0)?.toString(16)}}`);
+  return cut.replace(
+    /\p{Cc}|\p{Cf}|\p{Cs}|\u2028|\u2029/gu,
+    (char) => `\\u{${char.codePointAt(0)?.toString(16)}}`,
+  );
 }
 
 /** The alert as readable text: what the local detector prints and what e-mail subscribers read. */
