@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Alert } from '../lambda/engine/alerts/alert';
 import { MemoryStore } from '../lambda/engine/detector/memory-store';
 import { loadRules } from '../lambda/engine/rules';
 import { formatSummary, progressReporter, renderAlertBlock, renderBadRecord } from '../lambda/local/output';
@@ -84,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     onAlert: (alert) => {
       progress.clear();
       if (channel !== undefined) process.stdout.write(`${renderForChannel(alert, channel)}\n`);
-      else process.stdout.write(format === 'ndjson' ? `${JSON.stringify(alert)}\n` : renderAlertBlock(alert));
+      else process.stdout.write(format === 'ndjson' ? `${alertJsonLine(alert)}\n` : renderAlertBlock(alert));
     },
     onMatch: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
     onBadRecord: (bad) => {
@@ -97,6 +98,23 @@ async function main(argv: string[]): Promise<number> {
   if (values.state) await saveStateFile(values.state, store);
   (machineReadable ? process.stderr : process.stdout).write(formatSummary(summary, values.matches));
   return 0;
+}
+
+/**
+ * One alert as a JSON line. A raw event can nest deeper than `JSON.stringify` can follow (JSON nests
+ * thousands of levels in a few kilobytes); such an alert is printed without its raw document, marked.
+ */
+function alertJsonLine(alert: Alert): string {
+  try {
+    return JSON.stringify(alert);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const { document, ...rest } = alert;
+    return JSON.stringify({
+      ...rest,
+      document: { truncated: 'the raw event is nested too deeply to print' },
+    });
+  }
 }
 
 main(process.argv.slice(2)).then(

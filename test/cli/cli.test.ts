@@ -176,6 +176,26 @@ describe('the local detector (npm start)', () => {
     expect(run.stderr).toContain('--since must be a duration');
   });
 
+  it('prints an alert as a JSON line even when its raw event nests 100,000 levels deep', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cli-deep-'));
+    const record = JSON.stringify({
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'DeleteAccessKey',
+      eventID: 'deep-1',
+      eventTime: '2026-11-28T09:00:00Z',
+      userIdentity: { type: 'IAMUser', userName: 'bob', accountId: '111122223333' },
+      requestParameters: { deep: '@@' },
+    }).replace('"@@"', `${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    await writeFile(path.join(dir, 'deep.json'), record);
+
+    const run = await cli('--format', 'ndjson', dir);
+
+    expect(run.code).toBe(0);
+    expect(jsonLines(run.stdout)).toMatchObject([
+      { event: { id: 'deep-1' }, document: { truncated: expect.any(String) } },
+    ]);
+  });
+
   it('refuses an unknown output format', async () => {
     const run = await cli('--format', 'xml');
 

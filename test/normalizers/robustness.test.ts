@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SourceName } from '../../lambda/engine/ecs';
-import { NormalizationError, normalize } from '../../lambda/engine/normalizers';
+import { NormalizationError, normalize, normalizeAzureActivity } from '../../lambda/engine/normalizers';
 import {
   azElevateAccessRest,
   azRoleAssignmentStart,
@@ -180,5 +180,24 @@ describe('normalizers on hostile input', () => {
 
     // Assert
     expect(act).toThrow(NormalizationError);
+  });
+});
+
+describe('derived event ids', () => {
+  it('derives an id for a record without one whose fields nest 100,000 levels deep', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const text = JSON.stringify({
+      time: '2026-11-28T09:30:00Z',
+      operationName: 'MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE',
+      resourceId: '/SUBSCRIPTIONS/00000000-1111-2222-3333-444444444444/PROVIDERS/MICROSOFT.AUTHORIZATION',
+      category: 'Administrative',
+      resultType: 'Success',
+      properties: '@@',
+    }).replace('"@@"', deep);
+
+    const { doc } = normalizeAzureActivity(JSON.parse(text));
+
+    expect(doc.event.action).toBe('roleAssignments/write');
+    expect(doc.event.id).toMatch(/^derived-[0-9a-f]{32}$/);
   });
 });

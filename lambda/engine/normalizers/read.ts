@@ -188,14 +188,23 @@ function quoteKey(key: string): string {
   return quoted;
 }
 
+/**
+ * How deep the derived id looks. JSON nests thousands of levels in a few kilobytes; past this depth a
+ * value is hashed as a fixed marker, so a hostile record still gets an id (and alerts) instead of
+ * overflowing the stack. Records nested less deeply hash exactly as before, so their ids do not change.
+ */
+const MAX_CANONICAL_DEPTH = 1000;
+const TOO_DEEP = '"[nested deeper than 1000 levels]"';
+
 /** JSON with object keys sorted at every level: the bytes the derived id hashes. */
-function canonical(value: unknown): string {
+function canonical(value: unknown, depth = 0): string {
+  if (depth > MAX_CANONICAL_DEPTH) return TOO_DEEP;
   if (typeof value === 'string') return quote(value);
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ',';
-      out += canonical(value[i]);
+      out += canonical(value[i], depth + 1);
     }
     return `${out}]`;
   }
@@ -211,7 +220,7 @@ function canonical(value: unknown): string {
       first = false;
       out += quoteKey(key);
       out += ':';
-      out += canonical(item);
+      out += canonical(item, depth + 1);
     }
     return `${out}}`;
   }
