@@ -132,6 +132,25 @@ class KqlParser {
     return items;
   }
 
+  /** `'(' Space* inner OptionalSpace ')'`, or nothing consumed: the grammar's two parenthesized rules. */
+  private parenthesized<T>(inner: () => T | null): T | null {
+    const save = this.pos;
+    if (!this.Punctuation('(')) return null;
+    this.enter(save);
+    this.Spaces();
+    const result = inner();
+    if (result !== null) {
+      this.OptionalSpace();
+      if (this.Punctuation(')')) {
+        this.depth -= 1;
+        return result;
+      }
+    }
+    this.depth -= 1;
+    this.pos = save;
+    return null;
+  }
+
   // OrQuery = head:AndQuery tail:(Or query:AndQuery)+ / AndQuery
   private OrQuery(): KqlNode | null {
     const nodes = this.separated(
@@ -165,21 +184,8 @@ class KqlParser {
 
   // SubQuery = '(' Space* query:OrQuery trailing:OptionalSpace ')' / NestedQuery
   private SubQuery(): KqlNode | null {
-    const save = this.pos;
-    if (this.Punctuation('(')) {
-      this.enter(save);
-      this.Spaces();
-      const query = this.OrQuery();
-      if (query !== null) {
-        this.OptionalSpace();
-        if (this.Punctuation(')')) {
-          this.depth -= 1;
-          return query;
-        }
-      }
-      this.depth -= 1;
-      this.pos = save;
-    }
+    const query = this.parenthesized(() => this.OrQuery());
+    if (query !== null) return query;
     return this.NestedQuery();
   }
 
@@ -265,21 +271,8 @@ class KqlParser {
 
   // ListOfValues = '(' Space* partial:OrListOfValues trailing:OptionalSpace ')' / Value
   private ListOfValues(): ValuesPartial | null {
-    const save = this.pos;
-    if (this.Punctuation('(')) {
-      this.enter(save);
-      this.Spaces();
-      const partial = this.OrListOfValues();
-      if (partial !== null) {
-        this.OptionalSpace();
-        if (this.Punctuation(')')) {
-          this.depth -= 1;
-          return partial;
-        }
-      }
-      this.depth -= 1;
-      this.pos = save;
-    }
+    const partial = this.parenthesized(() => this.OrListOfValues());
+    if (partial !== null) return partial;
     const value = this.Value();
     return value === null ? null : (field) => valueNode(field, value);
   }
