@@ -1,7 +1,8 @@
 /**
  * Benchmark 2: the Kinesis path end to end, per record, as the detect function runs it: base64, gunzip
- * where the forwarder gzipped, UTF-8, `JSON.parse`, `recordsFromDocument`, `normalize`, the seed rule's
- * predicate. The limit for a path that must parse every record is decoding and `JSON.parse` alone.
+ * where the forwarder gzipped, UTF-8, `JSON.parse`, `recordsFromDocument`, then `Detector.evaluateRecord`
+ * with the shipped rule (validation and the event's head; the full event only where the rule could
+ * match). Engines from before `evaluateRecord` run `normalize` and the seed rule's predicate instead. The limit for a path that must parse every record is decoding and `JSON.parse` alone.
  *
  * The engine is imported from a directory (the repository's `lambda/` by default), so the same benchmark
  * can time an older copy of the engine for a before/after comparison.
@@ -10,7 +11,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { SourceName } from '../lambda/engine/ecs';
 import { generateEvents } from './generate';
 import { compare, formatNs, formatRatio, type Measured, table } from './harness';
-import { REPO_ROOT } from './seed-rule';
+import { REPO_ROOT, shippedRules } from './seed-rule';
 
 export interface KinesisRow {
   readonly input: string;
@@ -32,15 +33,28 @@ interface Engine {
   readonly normalize: (source: SourceName, record: unknown) => { doc: { event: { dataset: string } } };
   readonly recordsFromDocument: (value: unknown) => Iterable<{ source?: SourceName; record?: unknown }>;
   readonly compileKql: (query: string) => (doc: unknown) => boolean;
+  /**
+   * `(source, record) => matches` as the detect function evaluates a record (`Detector.evaluateRecord`,
+   * which builds the full event only when a rule could match its head); absent in engines before it.
+   */
+  readonly evaluateRecord?: (source: SourceName, record: unknown) => number;
 }
 
-async function loadEngine(lambdaDir: string): Promise<Engine> {
+async function loadEngine(lambdaDir: string, rules: readonly unknown[]): Promise<Engine> {
   const normalizers = await import(`${lambdaDir}/engine/normalizers/index.ts`);
   const kql = await import(`${lambdaDir}/engine/kql/index.ts`);
-  return {
+  const { Detector } = await import(`${lambdaDir}/engine/detector/detector.ts`);
+  const engine: Engine = {
     normalize: normalizers.normalize,
     recordsFromDocument: normalizers.recordsFromDocument,
     compileKql: kql.compileKql,
+  };
+  if (typeof Detector.prototype.evaluateRecord !== 'function') return engine;
+  const { MemoryStore } = await import(`${lambdaDir}/engine/detector/memory-store.ts`);
+  const detector = new Detector(rules, new MemoryStore());
+  return {
+    ...engine,
+    evaluateRecord: (source, record) => detector.evaluateRecord(source, record).length,
   };
 }
 
@@ -75,8 +89,9 @@ export async function benchKinesis(options: {
   /** Another copy of the engine (`lambda/`), timed in the same rounds for a before/after comparison. */
   beforeDir?: string;
 }): Promise<KinesisResult> {
-  const engine = await loadEngine(`${REPO_ROOT}/lambda`);
-  const oldEngine = options.beforeDir === undefined ? undefined : await loadEngine(options.beforeDir);
+  const rules = (await shippedRules()).filter((rule) => rule.query === options.query);
+  const engine = await loadEngine(`${REPO_ROOT}/lambda`, rules);
+  const oldEngine = options.beforeDir === undefined ? undefined : await loadEngine(options.beforeDir, rules);
   const { parsePayload } = await import(`${REPO_ROOT}/lambda/handlers/pipeline.ts`);
   const count = options.quick ? 1_500 : 6_000;
   const inputs: { name: string; source: SourceName; gzipBatch?: number }[] = [
@@ -112,6 +127,10 @@ export async function benchKinesis(options: {
           for (const document of parsePayload(Buffer.from(data, 'base64')) as { value?: unknown }[]) {
             for (const item of with_.recordsFromDocument(document.value)) {
               if (item.source === undefined) continue;
+              if (with_.evaluateRecord !== undefined) {
+                matched += with_.evaluateRecord(item.source, item.record);
+                continue;
+              }
               const normalized = with_.normalize(item.source, item.record);
               if (predicate(normalized.doc)) matched += 1;
             }

@@ -76,6 +76,37 @@ export interface NormalizedEvent {
   provenance: Provenance;
 }
 
+/**
+ * The head of a normalized event: the fields a normalizer settles while it validates a record, before
+ * the costly rest (field tables, target, related, a derived id). Each holds exactly the value the full
+ * event will hold, so a query that reads only these fields decides the same on the head as on the full
+ * event, and the full event need only be built for records some rule could match. `@timestamp` is not
+ * in it: validation only checks that a time is there, and parsing it is left to the rest.
+ */
+export interface EventHead {
+  event: { kind: 'event'; dataset: SourceName; provider: string; action: string };
+  cloud: { provider: CloudProvider };
+}
+
+/** The dotted names of the fields an `EventHead` holds. */
+export const HEAD_FIELDS: ReadonlySet<string> = new Set([
+  'event.kind',
+  'event.dataset',
+  'event.provider',
+  'event.action',
+  'cloud.provider',
+]);
+
+/** A record its normalizer has validated: its head now, the full event on demand. */
+export interface PreparedEvent {
+  readonly head: EventHead;
+  /**
+   * Builds the full normalized event (anew on each call). Throws only `NormalizationError`, and only for
+   * an unexpected failure: every check that can reject a record has already run.
+   */
+  normalize(): NormalizedEvent;
+}
+
 /** Where a record came from, so a bad record or an alert can be traced to its bytes. */
 export interface RecordLocation {
   /** File path, or stream/shard/sequence in AWS. */

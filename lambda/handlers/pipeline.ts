@@ -20,8 +20,8 @@ import type { Alert } from '../engine/alerts/alert';
 import type { DetectorRule, Match } from '../engine/detector/detector';
 import { Detector } from '../engine/detector/detector';
 import type { DetectionStore } from '../engine/detector/store';
-import type { NormalizedEvent, RecordLocation } from '../engine/ecs';
-import { normalize, recordsFromDocument } from '../engine/normalizers';
+import type { RecordLocation, SourceName } from '../engine/ecs';
+import { recordsFromDocument } from '../engine/normalizers';
 
 export type PipelineLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 export type PipelineMetrics = Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
@@ -229,18 +229,16 @@ class Invocation {
   }
 
   private async record(
-    source: Parameters<typeof normalize>[0],
+    source: SourceName,
     record: unknown,
     origin: Origin,
     index: number,
     line: number | undefined,
   ): Promise<Verdict> {
     const location: RecordLocation = { transport: origin.transport, index, ...(line ? { line } : {}) };
-    let normalized: NormalizedEvent;
     let matches: Match[];
     try {
-      normalized = normalize(source, record);
-      matches = this.detector.evaluate(normalized, location);
+      matches = this.detector.evaluateRecord(source, record, location);
     } catch (error) {
       return this.bad(origin, describeError(error).message, index, line);
     }

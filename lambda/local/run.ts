@@ -3,7 +3,6 @@ import type { DetectionStats, DetectorRule, Match } from '../engine/detector/det
 import { Detector } from '../engine/detector/detector';
 import type { DetectionStore } from '../engine/detector/store';
 import type { RecordLocation } from '../engine/ecs';
-import { normalize } from '../engine/normalizers';
 import { listLogFiles, scanFiles } from './scan';
 
 /** One line of `--matches` output: every matching record, before exceptions, dedupe and suppression. */
@@ -84,11 +83,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunSummar
       continue;
     }
     summary.records += 1;
-    let normalized: ReturnType<typeof normalize>;
     let matches: Match[];
     try {
-      normalized = normalize(item.source, item.record);
-      matches = detector.evaluate(normalized, item.location);
+      matches = detector.evaluateRecord(item.source, item.record, item.location);
     } catch (error) {
       bad(item.location, error instanceof Error ? error.message : String(error));
       continue;

@@ -69,10 +69,14 @@ export async function* scanFile(file: string): AsyncGenerator<ScanItem> {
   yield* scanLoaded(file, await load(file));
 }
 
+/** How many files `scanFiles` reads and inflates ahead of the one being scanned. */
+const READ_AHEAD = 2;
+
 /**
- * `scanFile` over many files in order, reading and inflating the next JSON document while the records of
+ * `scanFile` over many files in order, reading and inflating the next JSON documents while the records of
  * the current one are normalized and evaluated: inflating runs on libuv's thread pool, so the two overlap
- * on a second core instead of taking turns. At most two documents are held at once.
+ * on a second core instead of taking turns. Two files are read ahead, so one slow inflate (a large
+ * file after small ones) does not leave the main thread waiting; at most three documents are held at once.
  */
 export async function* scanFiles(files: readonly string[]): AsyncGenerator<ScanItem> {
   const start = (file: string): Promise<Loaded> => {
@@ -81,11 +85,11 @@ export async function* scanFiles(files: readonly string[]): AsyncGenerator<ScanI
     loading.catch(() => undefined);
     return loading;
   };
-  let next = files[0] === undefined ? undefined : start(files[0]);
+  const ahead: Promise<Loaded>[] = [];
+  let started = 0;
   for (let i = 0; i < files.length; i++) {
-    const loaded = await (next as Promise<Loaded>);
-    const following = files[i + 1];
-    next = following === undefined ? undefined : start(following);
+    while (started < files.length && started <= i + READ_AHEAD) ahead.push(start(files[started++] as string));
+    const loaded = await (ahead.shift() as Promise<Loaded>);
     yield* scanLoaded(files[i] as string, loaded);
   }
 }
@@ -93,7 +97,7 @@ export async function* scanFiles(files: readonly string[]): AsyncGenerator<ScanI
 /** A file opened for scanning: a JSON Lines file to stream, or a document read whole (or how that failed). */
 type Loaded =
   | { readonly lines: true; readonly gzipped: boolean }
-  | { readonly lines: false; readonly text: string }
+  | { readonly lines: false; readonly text: string; readonly bytes: number }
   | { readonly lines: false; readonly error: unknown };
 
 async function load(file: string): Promise<Loaded> {
@@ -104,7 +108,7 @@ async function load(file: string): Promise<Loaded> {
     // 16 KB chunk, so it could not inflate the next file while this one is being parsed.
     const raw = await readFile(file);
     const bytes = gzipped ? await gunzipAsync(raw, { chunkSize: INFLATE_CHUNK_BYTES }) : raw;
-    return { lines: false, text: bytes.toString('utf8') };
+    return { lines: false, text: bytes.toString('utf8'), bytes: bytes.length };
   } catch (error) {
     return { lines: false, error };
   }
@@ -123,7 +127,7 @@ async function* scanLoaded(file: string, loaded: Loaded): AsyncGenerator<ScanIte
         yield item;
     } else {
       if ('error' in loaded) throw loaded.error;
-      bytes = Buffer.byteLength(loaded.text);
+      bytes = loaded.bytes;
       yield* scanDocumentOrLines(file, loaded.text);
     }
   } catch (error) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KqlFieldLiteral, KqlNode, KqlWalkContext } from '../../lambda/engine/kql/index';
-import { fieldLiterals, parseKql, walkKql } from '../../lambda/engine/kql/index';
+import { fieldLiterals, parseKql, readsOnly, walkKql } from '../../lambda/engine/kql/index';
 import { SEED_QUERY, SEED_QUERY_MULTILINE } from './seed';
 
 function label(node: KqlNode): string {
@@ -134,5 +134,31 @@ describe('fieldLiterals', () => {
 
   it('returns nothing for the empty query', () => {
     expect(fieldLiterals(parseKql(''))).toEqual([]);
+  });
+});
+
+describe('readsOnly', () => {
+  const HEAD = new Set(['event.provider', 'event.action', '@timestamp']);
+
+  it.each([
+    [SEED_QUERY, true],
+    ['event.provider:"AWS IAM" and not event.action:(DeleteUser or Create*)', true],
+    ['@timestamp >= "2026-01-01" and event.action:*', true],
+    ['', true],
+    ['*:*', true],
+    ['event.provider:"AWS IAM" and user.name:alice', false],
+    ['event.provider:"AWS IAM" or DeleteAccessKey', false],
+    ['event.*:DeleteAccessKey', false],
+    ['event:{ provider:"AWS IAM" }', false],
+    ['not source.ip:*', false],
+    ['user.name > "m"', false],
+    ['event.provider.keyword:"AWS IAM"', false],
+  ])('%s → %s', (query, expected) => {
+    expect(readsOnly(parseKql(query), HEAD)).toBe(expected);
+  });
+
+  it('reads the seed query as reading event.provider and event.action only', () => {
+    expect(readsOnly(parseKql(SEED_QUERY_MULTILINE), new Set(['event.provider', 'event.action']))).toBe(true);
+    expect(readsOnly(parseKql(SEED_QUERY_MULTILINE), new Set(['event.provider']))).toBe(false);
   });
 });

@@ -8,6 +8,7 @@ import {
   producibleActions,
   producibleValues,
 } from '../../lambda/engine/normalizers';
+import { AWS_EVENT_SOURCE_SHAPE } from '../../lambda/engine/normalizers/catalog';
 import catalog from '../../lambda/engine/normalizers/catalog.json';
 import { azRoleAssignmentStart, ctDeleteAccessKey, gcpStorageSetIamPolicy } from './fixtures';
 
@@ -132,6 +133,8 @@ describe('catalog', () => {
         expect(doc.event.provider).toBe(provider);
         expect(allows(producibleValues('event.provider'), doc.event.provider)).toBe(true);
         expect(catalogEntryIds().has(provenance.providerEntry)).toBe(true);
+        // The normalizer checks the shape of uncatalogued event sources only.
+        expect(eventSource).toMatch(AWS_EVENT_SOURCE_SHAPE);
       },
     );
 

@@ -1,6 +1,10 @@
 import type { Alert, AlertRule } from '../alerts/alert';
 import { buildAlert, matchKeys } from '../alerts/alert';
 import type { NormalizedEvent, RecordLocation, SourceName } from '../ecs';
+import { HEAD_FIELDS } from '../ecs';
+import type { KqlNode } from '../kql';
+import { readsOnly } from '../kql';
+import { prepare } from '../normalizers';
 import type { DetectionStore } from './store';
 
 /** What the detector needs of a loaded rule; the rules module's `Rule` satisfies it. */
@@ -8,6 +12,12 @@ export interface DetectorRule extends AlertRule {
   readonly sources: readonly SourceName[];
   readonly predicate: (doc: unknown) => boolean;
   readonly exceptions: readonly DetectorException[];
+  /**
+   * The parsed query the predicate was compiled from. With it, a record whose head (`EventHead`) no
+   * rule can match is not normalized further, when the query reads only head fields (`readsOnly`).
+   * @default - every record of the rule's sources is normalized in full
+   */
+  readonly ast?: KqlNode;
 }
 
 export interface DetectorException {
@@ -66,6 +76,8 @@ export function emptyStats(): DetectionStats {
 export class Detector {
   readonly stats: DetectionStats = emptyStats();
   private readonly rulesBySource: ReadonlyMap<SourceName, readonly DetectorRule[]>;
+  /** The sources whose every rule decides on an event's head alone. */
+  private readonly decidedByHead: ReadonlySet<SourceName>;
   private readonly now: () => Date;
   private readonly occurrenceTtlMs: number;
 
@@ -79,6 +91,13 @@ export class Detector {
       for (const source of rule.sources) bySource.set(source, [...(bySource.get(source) ?? []), rule]);
     }
     this.rulesBySource = bySource;
+    this.decidedByHead = new Set(
+      [...bySource]
+        .filter(([, sourceRules]) =>
+          sourceRules.every((rule) => rule.ast !== undefined && readsOnly(rule.ast, HEAD_FIELDS)),
+        )
+        .map(([source]) => source),
+    );
     this.now = options.now ?? (() => new Date());
     this.occurrenceTtlMs = options.occurrenceTtlMs ?? 7 * DAY_MS;
   }
@@ -97,6 +116,21 @@ export class Detector {
       );
     }
     return matches;
+  }
+
+  /**
+   * `evaluate` for a decoded record: validates it (throwing the `NormalizationError` that `normalize`
+   * would), and builds the full normalized event only when some rule could match. When every rule of the
+   * record's source reads only head fields, the head decides: each rule's verdict on it is its verdict
+   * on the full event, so a record no rule accepts there is done. That is most records of a stream, and
+   * it spares them the field tables, targets and derived ids.
+   */
+  evaluateRecord(source: SourceName, record: unknown, location?: RecordLocation): Match[] {
+    const prepared = prepare(source, record);
+    const rules = this.rulesBySource.get(source);
+    if (rules === undefined) return [];
+    if (this.decidedByHead.has(source) && !rules.some((rule) => rule.predicate(prepared.head))) return [];
+    return this.evaluate(prepared.normalize(), location);
   }
 
   /** Evaluates one event and settles each match against the store. */

@@ -41,4 +41,4 @@ export { KqlAstError, KqlSyntaxError } from './errors';
 export { MAX_KQL_NESTING, parseKql } from './parser';
 export { printKql } from './print';
 export type { KqlFieldLiteral, KqlVisitor, KqlWalkContext } from './walk';
-export { fieldLiterals, walkKql } from './walk';
+export { fieldLiterals, readsOnly, walkKql } from './walk';

@@ -103,3 +103,30 @@ export function fieldLiterals(ast: KqlNode): KqlFieldLiteral[] {
 function joinPath(prefix: string | null, path: string): string {
   return prefix === null ? path : `${prefix}.${path}`;
 }
+
+/**
+ * Whether the query reads no field outside `fields` (dotted names): every comparison, range and
+ * `exists` names one of them literally. Free text (any field), wildcard field names and `nested`
+ * queries could read anything, so they make this `false`. A document that holds the same values as
+ * another at every one of `fields` then gets the same verdict from the query.
+ */
+export function readsOnly(ast: KqlNode, fields: ReadonlySet<string>): boolean {
+  let only = true;
+  walkKql(ast, (node) => {
+    if (!only) return false;
+    switch (node.type) {
+      case 'nested':
+        only = false;
+        return false;
+      case 'is':
+      case 'range':
+      case 'exists':
+        if (node.field === null || node.field.kind !== 'literal' || !fields.has(node.field.value))
+          only = false;
+        return undefined;
+      default:
+        return undefined;
+    }
+  });
+  return only;
+}

@@ -4,7 +4,7 @@
  * shape (`eventTimestamp`, `status.value`, `operationName: {value, localizedValue}`, `claims`). One
  * table covers both by listing the paths of each.
  */
-import type { EcsTarget, JsonObject, NormalizedEvent } from '../ecs';
+import type { EcsTarget, JsonObject, NormalizedEvent, PreparedEvent } from '../ecs';
 import {
   AZURE_NAMESPACE_SHAPE,
   type AzureNamespaceEntry,
@@ -13,7 +13,7 @@ import {
   FALLBACK_ENTRY,
   PASSTHROUGH_ENTRY,
 } from './catalog';
-import { coreDocument, guarded, resolveTimestamp } from './common';
+import { coreDocument, normalizationFailure, Prepared, type ResolvedTimestamp } from './common';
 import { NormalizationError } from './errors';
 import { applyTable, compileTable, type FieldRule, p, type RawPath } from './fields';
 import {
@@ -146,17 +146,29 @@ const SOURCE_IP_PATHS = AZURE_ACTIVITY_FIELDS.find((rule) => rule.ecs === 'sourc
  * `/action` is dropped either way. Both phases of a call normalize to the same provider and action.
  */
 export function normalizeAzureActivity(record: unknown): NormalizedEvent {
-  return guarded(SOURCE, () => normalize(record));
+  return prepareAzureActivity(record).normalize();
 }
 
-function normalize(record: unknown): NormalizedEvent {
-  if (!isObject(record)) throw new NormalizationError(SOURCE, '(record)', 'not a JSON object');
+/** Validates an Activity Log record and settles its head; `normalize()` builds the rest. */
+export function prepareAzureActivity(record: unknown): PreparedEvent {
+  try {
+    return prepare(record);
+  } catch (error) {
+    throw normalizationFailure(SOURCE, error);
+  }
+}
 
+function prepare(record: unknown): PreparedEvent {
+  if (!isObject(record)) throw new NormalizationError(SOURCE, '(record)', 'not a JSON object');
   const operation = operationOf(record);
-  const timestamp = resolveTimestamp(SOURCE, [
+  const times = [
     { field: 'time', value: own(record, 'time') },
     { field: 'eventTimestamp', value: own(record, 'eventTimestamp') },
-  ]);
+  ];
+  return new Prepared(SOURCE, 'azure', record, operation, times, normalize);
+}
+
+function normalize(record: RawObject, operation: Operation, timestamp: ResolvedTimestamp): NormalizedEvent {
   const outcome = outcomeOf(record);
   const { doc, provenance } = coreDocument({
     source: SOURCE,

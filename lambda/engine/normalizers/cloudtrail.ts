@@ -3,7 +3,7 @@
  * (`Records[]`), an EventBridge envelope (`detail`) or a CloudTrail Lake export, so `decode.ts`
  * unwraps and this module only sees records.
  */
-import type { EcsTarget, JsonObject, NormalizedEvent } from '../ecs';
+import type { EcsTarget, JsonObject, NormalizedEvent, PreparedEvent } from '../ecs';
 import {
   AWS_EVENT_SOURCE_SHAPE,
   AWS_INSIGHTS,
@@ -11,7 +11,7 @@ import {
   FALLBACK_ENTRY,
   PASSTHROUGH_ENTRY,
 } from './catalog';
-import { coreDocument, guarded, resolveTimestamp } from './common';
+import { coreDocument, normalizationFailure, Prepared, type ResolvedTimestamp } from './common';
 import { NormalizationError } from './errors';
 import { applyTable, compileTable, type FieldRule, p, type RawPath } from './fields';
 import {
@@ -190,14 +190,26 @@ function fieldsOf(spec: TargetSpec): [string, readonly RawPath[]][] {
  * Records without `eventID` (old examples, some exports) get a content-derived id.
  */
 export function normalizeCloudTrail(record: unknown): NormalizedEvent {
-  return guarded(SOURCE, () => normalize(record));
+  return prepareCloudTrail(record).normalize();
 }
 
-function normalize(record: unknown): NormalizedEvent {
-  if (!isObject(record)) throw new NormalizationError(SOURCE, '(record)', 'not a JSON object');
+/** Validates a CloudTrail record and settles its head; `normalize()` builds the rest. */
+export function prepareCloudTrail(record: unknown): PreparedEvent {
+  try {
+    return prepare(record);
+  } catch (error) {
+    throw normalizationFailure(SOURCE, error);
+  }
+}
 
+function prepare(record: unknown): PreparedEvent {
+  if (!isObject(record)) throw new NormalizationError(SOURCE, '(record)', 'not a JSON object');
   const call = isInsight(record) ? insightCall(record) : apiCall(record);
-  const timestamp = resolveTimestamp(SOURCE, [{ field: 'eventTime', value: own(record, 'eventTime') }]);
+  const times = [{ field: 'eventTime', value: own(record, 'eventTime') }];
+  return new Prepared(SOURCE, 'aws', record, call, times, normalize);
+}
+
+function normalize(record: RawObject, call: Call, timestamp: ResolvedTimestamp): NormalizedEvent {
   const { doc, provenance } = coreDocument({
     source: SOURCE,
     cloud: 'aws',
@@ -267,12 +279,13 @@ function apiCall(record: RawObject): Call {
   const eventSource = str(own(record, 'eventSource'));
   if (eventSource === undefined)
     throw new NormalizationError(SOURCE, 'eventSource', 'missing or not a string');
-  if (!AWS_EVENT_SOURCE_SHAPE.test(eventSource)) {
+  // Catalogued event sources have the shape (test/normalizers/catalog.test.ts): only others are checked.
+  const service = awsService(eventSource);
+  if (service === undefined && !AWS_EVENT_SOURCE_SHAPE.test(eventSource)) {
     throw new NormalizationError(SOURCE, 'eventSource', 'not a service endpoint name');
   }
   const eventName = str(own(record, 'eventName'));
   if (eventName === undefined) throw new NormalizationError(SOURCE, 'eventName', 'missing or not a string');
-  const service = awsService(eventSource);
   return {
     insight: false,
     provider: service?.provider ?? eventSource,

@@ -2,7 +2,15 @@
  * What the three normalizers do the same way: the required core of the ECS profile, the timestamp
  * policy and the guarantee that nothing but a `NormalizationError` leaves a normalizer.
  */
-import type { CloudProvider, EcsEvent, NormalizedEvent, Provenance, SourceName } from '../ecs';
+import type {
+  CloudProvider,
+  EcsEvent,
+  EventHead,
+  NormalizedEvent,
+  PreparedEvent,
+  Provenance,
+  SourceName,
+} from '../ecs';
 import { NormalizationError } from './errors';
 import { parseTimestamp } from './read';
 
@@ -17,6 +25,12 @@ export interface TimeCandidate {
   readonly value: unknown;
 }
 
+/** A record's `@timestamp`, and whether its time parsed (see `resolveTimestamp`). */
+export interface ResolvedTimestamp {
+  readonly iso: string;
+  readonly parsed: boolean;
+}
+
 /**
  * Picks the first candidate that parses. A record with no time field at all is rejected: it is not
  * an audit event. A record whose time is present but is no instant (`0000-00-00T00:00:00Z` in
@@ -26,29 +40,35 @@ export interface TimeCandidate {
 export function resolveTimestamp(
   source: SourceName,
   candidates: readonly TimeCandidate[],
-): { iso: string; parsed: boolean } {
-  let present = false;
+): ResolvedTimestamp {
+  requireTime(source, candidates);
   for (const candidate of candidates) {
-    if (candidate.value === undefined || candidate.value === null || candidate.value === '') continue;
-    present = true;
+    if (!isPresent(candidate.value)) continue;
     const iso = parseTimestamp(candidate.value);
     if (iso !== undefined) return { iso, parsed: true };
   }
-  if (!present) {
-    throw new NormalizationError(
-      source,
-      candidates.map((c) => c.field).join(' | '),
-      'no event time in the record',
-    );
-  }
   return { iso: UNPARSED_TIMESTAMP, parsed: false };
+}
+
+/** The check of `resolveTimestamp` that rejects a record: throws unless some candidate is present. */
+export function requireTime(source: SourceName, candidates: readonly TimeCandidate[]): void {
+  for (const candidate of candidates) if (isPresent(candidate.value)) return;
+  throw new NormalizationError(
+    source,
+    candidates.map((c) => c.field).join(' | '),
+    'no event time in the record',
+  );
+}
+
+function isPresent(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== '';
 }
 
 /** The parts every normalized event has. */
 export interface Core {
   readonly source: SourceName;
   readonly cloud: CloudProvider;
-  readonly timestamp: { iso: string; parsed: boolean };
+  readonly timestamp: ResolvedTimestamp;
   readonly id: string;
   readonly provider: string;
   readonly action: string;
@@ -75,16 +95,48 @@ export function coreDocument(core: Core): NormalizedEvent {
 }
 
 /**
- * Runs a normalizer body so that only `NormalizationError` escapes: a getter that throws, a stack
- * overflow on absurd nesting or a bug of ours becomes a dead-lettered record, not a crashed batch.
+ * What a normalizer throws for `error`: a `NormalizationError` as it is; anything else (a getter that
+ * throws, a stack overflow on absurd nesting, a bug of ours) wrapped in one, so it becomes a
+ * dead-lettered record, not a crashed batch.
  */
-export function guarded<T>(source: SourceName, body: () => T): T {
-  try {
-    return body();
-  } catch (error) {
-    if (error instanceof NormalizationError) throw error;
-    throw new NormalizationError(source, '(record)', 'unexpected failure while normalizing', {
-      cause: error,
-    });
+export function normalizationFailure(source: SourceName, error: unknown): NormalizationError {
+  if (error instanceof NormalizationError) return error;
+  return new NormalizationError(source, '(record)', 'unexpected failure while normalizing', { cause: error });
+}
+
+/** The rest of a normalizer: from a validated record, its call and its time to the full event. */
+export type Finish<R, C> = (record: R, call: C, timestamp: ResolvedTimestamp) => NormalizedEvent;
+
+/**
+ * A validated record's `PreparedEvent`: the head from what validation settled, the rest built by
+ * `finish` when asked for. The time is only checked for presence here (the check that can reject a
+ * record) and parsed with the rest. A class rather than closures: a stream prepares one per record.
+ */
+export class Prepared<R, C extends { readonly provider: string; readonly action: string }>
+  implements PreparedEvent
+{
+  readonly head: EventHead;
+
+  constructor(
+    private readonly source: SourceName,
+    cloud: CloudProvider,
+    private readonly record: R,
+    private readonly call: C,
+    private readonly times: readonly TimeCandidate[],
+    private readonly finish: Finish<R, C>,
+  ) {
+    requireTime(source, times);
+    this.head = {
+      event: { kind: 'event', dataset: source, provider: call.provider, action: call.action },
+      cloud: { provider: cloud },
+    };
+  }
+
+  normalize(): NormalizedEvent {
+    try {
+      return this.finish(this.record, this.call, resolveTimestamp(this.source, this.times));
+    } catch (error) {
+      throw normalizationFailure(this.source, error);
+    }
   }
 }

@@ -4,12 +4,12 @@
  * `value[]`, GCP `entries[]`, Pub/Sub base64 `data`); this is the one place that knows the wrappers,
  * so the normalizers see bare records and the CLI, Lambda handlers and rule tests agree.
  */
-import type { NormalizedEvent, SourceName } from '../ecs';
-import { normalizeAzureActivity } from './azure-activity';
+import type { NormalizedEvent, PreparedEvent, SourceName } from '../ecs';
+import { prepareAzureActivity } from './azure-activity';
 import { AZURE_NAMESPACE_SHAPE } from './catalog';
-import { normalizeCloudTrail } from './cloudtrail';
+import { prepareCloudTrail } from './cloudtrail';
 import { NormalizationError } from './errors';
-import { normalizeGcpAudit } from './gcp-audit';
+import { prepareGcpAudit } from './gcp-audit';
 import { isObject, own, type RawObject, str } from './read';
 
 const AUDIT_LOG_TYPE = 'type.googleapis.com/google.cloud.audit.AuditLog';
@@ -229,13 +229,22 @@ function describeUnrecognized(record: RawObject): string {
  * callers count and keep as a bad record.
  */
 export function normalize(source: SourceName, record: unknown): NormalizedEvent {
+  return prepare(source, record).normalize();
+}
+
+/**
+ * Validates a decoded record with its source's normalizer and settles its head (`EventHead`), leaving
+ * the rest of the event to `normalize()`. Throws the `NormalizationError` that `normalize` would, for
+ * the same records: only the work after validation is deferred.
+ */
+export function prepare(source: SourceName, record: unknown): PreparedEvent {
   switch (source) {
     case 'aws-cloudtrail':
-      return normalizeCloudTrail(record);
+      return prepareCloudTrail(record);
     case 'azure-activity-logs':
-      return normalizeAzureActivity(record);
+      return prepareAzureActivity(record);
     case 'gcp-audit-logs':
-      return normalizeGcpAudit(record);
+      return prepareGcpAudit(record);
     default:
       // Unreachable for typed callers; a plain-JS caller passing another string gets the documented error.
       throw new NormalizationError(source, '(source)', 'not a supported source');

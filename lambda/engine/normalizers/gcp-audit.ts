@@ -2,7 +2,7 @@
  * GCP Cloud Audit Logs (a LogEntry whose `protoPayload` is an `AuditLog`) → ECS. The same entry
  * arrives through Pub/Sub, `gcloud logging read` or a sink export; `decode.ts` unwraps the transport.
  */
-import type { EcsTarget, JsonObject, JsonValue, NormalizedEvent } from '../ecs';
+import type { EcsTarget, JsonObject, JsonValue, NormalizedEvent, PreparedEvent } from '../ecs';
 import {
   FALLBACK_ENTRY,
   GCP_IAM_POLICY_WRITE,
@@ -11,7 +11,7 @@ import {
   isSetIamPolicyMethod,
   PASSTHROUGH_ENTRY,
 } from './catalog';
-import { coreDocument, guarded, resolveTimestamp } from './common';
+import { coreDocument, normalizationFailure, Prepared, type ResolvedTimestamp } from './common';
 import { NormalizationError } from './errors';
 import { applyTable, compileTable, type FieldRule, p } from './fields';
 import {
@@ -153,23 +153,36 @@ const KEY_CREATED = new Set(
  * or absent is success, a non-zero `code` is failure.
  */
 export function normalizeGcpAudit(record: unknown): NormalizedEvent {
-  return guarded(SOURCE, () => normalize(record));
+  return prepareGcpAudit(record).normalize();
 }
 
-function normalize(record: unknown): NormalizedEvent {
+/** Validates an audit LogEntry and settles its head; `normalize()` builds the rest. */
+export function prepareGcpAudit(record: unknown): PreparedEvent {
+  try {
+    return prepare(record);
+  } catch (error) {
+    throw normalizationFailure(SOURCE, error);
+  }
+}
+
+function prepare(record: unknown): PreparedEvent {
   if (!isObject(record)) throw new NormalizationError(SOURCE, '(record)', 'not a JSON object');
   const payload = own(record, 'protoPayload');
   if (!isObject(payload)) throw new NormalizationError(SOURCE, 'protoPayload', 'missing or not an object');
-
   const call = callOf(payload);
-  const timestamp = resolveTimestamp(SOURCE, [
+  const times = [
     { field: 'timestamp', value: own(record, 'timestamp') },
     { field: 'receiveTimestamp', value: own(record, 'receiveTimestamp') ?? own(record, 'receivetimestamp') },
     {
       field: 'protoPayload.requestMetadata.requestAttributes.time',
       value: at(payload, ['requestMetadata', 'requestAttributes', 'time']),
     },
-  ]);
+  ];
+  return new Prepared(SOURCE, 'gcp', record, call, times, normalize);
+}
+
+function normalize(record: RawObject, call: Call, timestamp: ResolvedTimestamp): NormalizedEvent {
+  const payload = own(record, 'protoPayload') as RawObject;
   const status = own(payload, 'status');
   const code = isObject(status) ? own(status, 'code') : undefined;
   const failed = code !== undefined && code !== null && code !== 0 && code !== '0';

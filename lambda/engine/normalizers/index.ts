@@ -2,7 +2,7 @@
  * The normalizers: decode transport wrappers, turn vendor records into the ECS profile of DESIGN.md,
  * and expose the catalog to the rule lint and the pre-filter compilers.
  */
-export { normalizeAzureActivity } from './azure-activity';
+export { normalizeAzureActivity, prepareAzureActivity } from './azure-activity';
 export {
   AWS_INSIGHTS,
   type AwsServiceEntry,
@@ -20,17 +20,18 @@ export {
   producibleActions,
   producibleValues,
 } from './catalog';
-export { normalizeCloudTrail } from './cloudtrail';
+export { normalizeCloudTrail, prepareCloudTrail } from './cloudtrail';
 export { TIMESTAMP_PARSE_FAILURE_TAG, UNPARSED_TIMESTAMP } from './common';
 export {
   type DecodedRecord,
   type DecodeFailure,
   detectSource,
   normalize,
+  prepare,
   recordsFromDocument,
 } from './decode';
 export { CatalogError, NormalizationError } from './errors';
-export { normalizeGcpAudit } from './gcp-audit';
+export { normalizeGcpAudit, prepareGcpAudit } from './gcp-audit';
 export {
   RAW_FIELDS,
   type RawMatch,
