@@ -3,7 +3,8 @@
  * bad input gets"): one S3 object per record, holding its raw bytes, its location and the reason, so an
  * operator can see exactly what arrived and replay it once the cause is fixed.
  */
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Sender } from './aws-sdk';
+import { awsSdk } from './aws-sdk';
 
 /** Where a bad record came from: enough to find it in its stream or event history. */
 export interface DeadLetterLocation {
@@ -47,12 +48,13 @@ export interface S3DeadLetterSinkOptions {
 /** The S3 dead-letter store. Tests replace the client's `send`: S3 has no local implementation here. */
 export class S3DeadLetterSink implements DeadLetterSink {
   constructor(
-    private readonly client: Pick<S3Client, 'send'>,
+    private readonly client: S3Sender,
     private readonly options: S3DeadLetterSinkOptions,
   ) {}
 
   async write(record: DeadLetter): Promise<void> {
     const { bucket, kmsKeyId } = this.options;
+    const { PutObjectCommand } = await awsSdk.s3();
     await this.client.send(
       new PutObjectCommand({
         Bucket: bucket,

@@ -46,8 +46,7 @@
  * keys are built from the hashed keys of `matchKeys`, and every expression here is a constant.
  */
 import { randomUUID } from 'node:crypto';
-import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Alert } from '../engine/alerts/alert';
 import type {
   DetectionStore,
@@ -56,6 +55,8 @@ import type {
   RecordMatchOutcome,
 } from '../engine/detector/store';
 import { foldIntoGroup, GROUP_SAMPLE_SIZE } from '../engine/detector/store';
+import type { DynamoDbSender } from './aws-sdk';
+import { awsSdk } from './aws-sdk';
 
 /** The names the stack and every adapter share (lambda/README.md, "State table"). */
 export const STATE_TABLE = {
@@ -159,7 +160,7 @@ export class DynamoDbDetectionStore implements DetectionStore {
   private readonly maxGroupAttempts: number;
 
   constructor(
-    private readonly client: DynamoDBClient,
+    private readonly client: DynamoDbSender,
     options: DynamoDbDetectionStoreOptions,
   ) {
     this.tableName = options.tableName;
@@ -224,6 +225,7 @@ export class DynamoDbDetectionStore implements DetectionStore {
   /** Step 1: the occurrence as an intent, unless a live one exists. */
   private async putOccurrence(match: PendingMatch, input: RecordMatchInput, claim: string): Promise<boolean> {
     const pendingMatch: PendingMatch = { ...match, alert: fitAlert(match.alert).alert };
+    const { PutItemCommand } = await awsSdk.dynamodb();
     return this.conditional(
       new PutItemCommand({
         TableName: this.tableName,
@@ -256,6 +258,7 @@ export class DynamoDbDetectionStore implements DetectionStore {
     now: number,
   ): Promise<boolean> {
     if (previous === undefined) return false;
+    const { UpdateItemCommand } = await awsSdk.dynamodb();
     return this.conditional(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -288,6 +291,7 @@ export class DynamoDbDetectionStore implements DetectionStore {
       await this.releaseClaim(match.occurrenceKey, claim).catch(() => undefined);
       throw error;
     }
+    const { UpdateItemCommand } = await awsSdk.dynamodb();
     await this.conditional(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -310,6 +314,7 @@ export class DynamoDbDetectionStore implements DetectionStore {
   }
 
   private async releaseClaim(occurrenceKey: string, claim: string): Promise<void> {
+    const { UpdateItemCommand } = await awsSdk.dynamodb();
     await this.conditional(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -357,6 +362,7 @@ export class DynamoDbDetectionStore implements DetectionStore {
     const { alert } = match;
     const fitted = fitAlert(alert);
     const version = (num(previous ?? {}, 'version') ?? 0) + 1;
+    const { PutItemCommand } = await awsSdk.dynamodb();
     return this.conditional(
       new PutItemCommand({
         TableName: this.tableName,
@@ -403,6 +409,7 @@ export class DynamoDbDetectionStore implements DetectionStore {
     applicationId: string,
   ): Promise<boolean> {
     const recent = [...strList(group, 'recentApplications'), applicationId].slice(-GROUP_SAMPLE_SIZE);
+    const { UpdateItemCommand } = await awsSdk.dynamodb();
     return this.conditional(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -438,6 +445,7 @@ export class DynamoDbDetectionStore implements DetectionStore {
    */
   private async ensureDigest(groupKey: string, group: Item, now: number, count: number): Promise<void> {
     const windowEnd = num(group, 'windowEnd') ?? now;
+    const { PutItemCommand } = await awsSdk.dynamodb();
     const created = await this.conditional(
       new PutItemCommand({
         TableName: this.tableName,
@@ -472,6 +480,7 @@ export class DynamoDbDetectionStore implements DetectionStore {
   }
 
   private async getItem(pk: string): Promise<Item | undefined> {
+    const { GetItemCommand } = await awsSdk.dynamodb();
     const { Item } = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: { pk: s(pk) }, ConsistentRead: true }),
     );
@@ -486,9 +495,11 @@ export class DynamoDbDetectionStore implements DetectionStore {
 
 /** Runs a conditional write; a failed condition is an expected answer (`false`), not an error. */
 export async function conditionalWrite(
-  client: DynamoDBClient,
+  client: DynamoDbSender,
   command: PutItemCommand | UpdateItemCommand,
 ): Promise<boolean> {
+  // The command was built from the package, so it is loaded: this only picks the right `send` overload.
+  const { PutItemCommand } = await awsSdk.dynamodb();
   try {
     if (command instanceof PutItemCommand) await client.send(command);
     else await client.send(command);
@@ -508,13 +519,14 @@ export function isConditionalCheckFailed(error: unknown): boolean {
  * `limit` of them: a run stays bounded however much piled up, and the rest waits for the next run.
  */
 export async function* queryPending(
-  client: DynamoDBClient,
+  client: DynamoDbSender,
   tableName: string,
   kind: string,
   now: number,
   limit: number,
   pageSize = 25,
 ): AsyncGenerator<Item> {
+  const { QueryCommand } = await awsSdk.dynamodb();
   let seen = 0;
   let startKey: Item | undefined;
   do {
@@ -543,12 +555,13 @@ export async function* queryPending(
  * publish reads the group's count when it goes out. True when it was scheduled again.
  */
 export async function rearmDigest(
-  client: DynamoDBClient,
+  client: DynamoDbSender,
   tableName: string,
   groupKey: string,
   count: number,
   due: number,
 ): Promise<boolean> {
+  const { UpdateItemCommand } = await awsSdk.dynamodb();
   return conditionalWrite(
     client,
     new UpdateItemCommand({

@@ -17,10 +17,10 @@
  * instead of only being counted.
  */
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Alert } from '../engine/alerts/alert';
 import type { AlertDigest, AlertPublisher } from '../engine/alerts/publisher';
+import type { DynamoDbSender } from './aws-sdk';
+import { awsSdk } from './aws-sdk';
 import type { Item } from './dynamodb-store';
 import {
   conditionalWrite,
@@ -79,7 +79,7 @@ export class DynamoDbOutbox {
   private readonly retentionMs: number;
 
   constructor(
-    private readonly client: DynamoDBClient,
+    private readonly client: DynamoDbSender,
     private readonly publisher: AlertPublisher,
     options: DynamoDbOutboxOptions,
   ) {
@@ -150,6 +150,7 @@ export class DynamoDbOutbox {
     const claimed = await this.claim(pk, PENDING_KIND.digest, lease, now);
     const groupKey = claimed && str(claimed, 'groupKey');
     if (!claimed || groupKey === undefined) return { status: 'skipped' };
+    const { GetItemCommand } = await awsSdk.dynamodb();
     const { Item: group } = await this.client.send(
       new GetItemCommand({
         TableName: this.tableName,
@@ -195,6 +196,7 @@ export class DynamoDbOutbox {
     now: number,
     reservation?: string,
   ): Promise<Item | undefined> {
+    const { UpdateItemCommand } = await awsSdk.dynamodb();
     try {
       const { Attributes } = await this.client.send(
         new UpdateItemCommand({
@@ -230,6 +232,7 @@ export class DynamoDbOutbox {
 
   /** Leaves the item pending and due now, and out of TTL's reach while it waits. */
   private async giveBack(pk: string, lease: string, now: number): Promise<void> {
+    const { UpdateItemCommand } = await awsSdk.dynamodb();
     await conditionalWrite(
       this.client,
       new UpdateItemCommand({
@@ -259,6 +262,7 @@ export class DynamoDbOutbox {
    * also records how many matches it reported (`coveredCount`), so a later fold can schedule it again.
    */
   private async markSent(pk: string, lease: string, now: number, covered?: number): Promise<void> {
+    const { UpdateItemCommand } = await awsSdk.dynamodb();
     await conditionalWrite(
       this.client,
       new UpdateItemCommand({

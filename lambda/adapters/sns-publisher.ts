@@ -1,9 +1,4 @@
-import {
-  type MessageAttributeValue,
-  PublishCommand,
-  type PublishCommandInput,
-  type SNSClient,
-} from '@aws-sdk/client-sns';
+import type { MessageAttributeValue, PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import type { Alert } from '../engine/alerts/alert';
 import type { AlertDigest, AlertPublisher } from '../engine/alerts/publisher';
 import {
@@ -18,6 +13,7 @@ import {
 import { renderAlertText } from '../engine/alerts/render-text';
 import type { JsonValue } from '../engine/ecs';
 import { RUNBOOK_PHASES } from '../engine/rules/schema';
+import { awsSdk } from './aws-sdk';
 
 /** SNS's limit for one message, counted over the whole message and its attributes, in UTF-8 bytes. */
 export const SNS_MAX_MESSAGE_BYTES = 262_144;
@@ -97,6 +93,7 @@ export class SnsAlertPublisher implements AlertPublisher {
   private async publish(input: PublishCommandInput, alertId: string, what: string): Promise<void> {
     let messageId: string | undefined;
     try {
+      const { PublishCommand } = await awsSdk.sns();
       ({ MessageId: messageId } = await this.client.send(new PublishCommand(input)));
     } catch (error) {
       throw new SnsPublishError(`publishing ${what} to SNS failed`, alertId, { cause: error });

@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,6 +9,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import {
+  PRECOMPILED_RULES_FILE,
+  precompileRuleDirectory,
+  serializeRuleDocuments,
+} from '../../lambda/engine/rules';
 import { acknowledge } from '../nag';
 import { PROJECT_ROOT } from '../project';
 import type { DeadLetterQueue } from './dead-letter-queue';
@@ -61,8 +68,10 @@ export interface HandlerFunctionProps {
    */
   readonly memorySize?: number;
   /**
-   * Copy the `*.yaml` rule files (not `*.tests.yaml`) of this folder into `rules/` next to the bundle and
-   * set `RULES_DIR` to it. An absolute path.
+   * Copy the `*.yaml` rule files (not `*.tests.yaml`) of this folder into `rules/` next to the bundle, with
+   * `rules.json`, the same rules precompiled (see `lambda/engine/rules/precompiled.ts`), and set
+   * `RULES_DIR` to it. The rules are validated when the function is bundled: a bad one fails the synth.
+   * An absolute path.
    * @default - no rules in the bundle
    */
   readonly rulesDirectory?: string;
@@ -147,6 +156,10 @@ export class HandlerFunction extends Construct {
       deadLetterQueue: props.deadLetterQueue.queue,
     };
 
+    const rules =
+      bundling && props.rulesDirectory !== undefined
+        ? { directory: props.rulesDirectory, precompiled: stagePrecompiledRules(props.rulesDirectory) }
+        : undefined;
     this.function = bundling
       ? new nodejs.NodejsFunction(this, 'Function', {
           ...common,
@@ -154,7 +167,7 @@ export class HandlerFunction extends Construct {
           handler: 'handler',
           projectRoot: PROJECT_ROOT,
           depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-          bundling: bundlingOptions(props.rulesDirectory),
+          bundling: bundlingOptions(rules),
         })
       : new nodejs.NodejsFunction(this, 'Function', {
           ...common,
@@ -206,7 +219,13 @@ export class HandlerFunction extends Construct {
   }
 }
 
-function bundlingOptions(rulesDirectory: string | undefined): nodejs.BundlingOptions {
+/** The rules to put in the bundle: the folder, and its precompiled `rules.json` staged on this machine. */
+interface BundledRules {
+  readonly directory: string;
+  readonly precompiled: string;
+}
+
+function bundlingOptions(rules: BundledRules | undefined): nodejs.BundlingOptions {
   return {
     forceDockerBundling: false,
     format: nodejs.OutputFormat.ESM,
@@ -223,18 +242,43 @@ function bundlingOptions(rulesDirectory: string | undefined): nodejs.BundlingOpt
       beforeBundling: () => [],
       beforeInstall: () => [],
       afterBundling: (_inputDir: string, outputDir: string): string[] =>
-        rulesDirectory === undefined ? [] : copyRulesCommands(rulesDirectory, outputDir),
+        rules === undefined ? [] : copyRulesCommands(rules.directory, outputDir, rules.precompiled),
     },
   };
 }
 
-/** Shell commands (bash, Linux) that copy the rule files, not their tests, into the bundle. */
-export function copyRulesCommands(rulesDirectory: string, outputDir: string): string[] {
+/**
+ * Shell commands (bash, Linux) that copy the rule files, not their tests, into the bundle, and the
+ * precompiled rules file, when given, as `rules/rules.json`.
+ */
+export function copyRulesCommands(rulesDirectory: string, outputDir: string, precompiled?: string): string[] {
   const target = path.join(outputDir, 'rules');
   return [
     `mkdir -p ${shellQuote(target)}`,
     `find ${shellQuote(rulesDirectory)} -maxdepth 1 -type f -name '*.yaml' ! -name '*.tests.yaml' -exec cp {} ${shellQuote(target)} ';'`,
+    ...(precompiled === undefined
+      ? []
+      : [`cp ${shellQuote(precompiled)} ${shellQuote(path.join(target, PRECOMPILED_RULES_FILE))}`]),
   ];
+}
+
+/**
+ * Precompiles the rules of `rulesDirectory` (validating them: a bad rule throws, naming its file and
+ * line) and writes the result where the bundling commands can copy it from: a file named by its content
+ * in the system's temporary folder, so syntheses share it instead of piling up copies. Returns its path.
+ */
+export function stagePrecompiledRules(rulesDirectory: string): string {
+  const text = serializeRuleDocuments(precompileRuleDirectory(rulesDirectory));
+  const folder = path.join(os.tmpdir(), 'abnormal-cloud-api-calls-rules');
+  const file = path.join(folder, `${createHash('sha256').update(text).digest('hex').slice(0, 32)}.json`);
+  if (!existsSync(file)) {
+    mkdirSync(folder, { recursive: true });
+    // Written aside and renamed, so a concurrent synth never copies a half-written file.
+    const partial = `${file}.${process.pid}.partial`;
+    writeFileSync(partial, text);
+    renameSync(partial, file);
+  }
+  return file;
 }
 
 function shellQuote(text: string): string {

@@ -25,6 +25,7 @@ afterAll(async () => {
 
 afterEach(() => {
   vi.unstubAllEnvs();
+  vi.doUnmock('@aws-sdk/client-sns');
   vi.resetModules();
 });
 
@@ -122,6 +123,27 @@ describe('redrive handler (the Lambda entry point)', () => {
 
     expect(report.alertsSent).toBe(1);
     expect(send).toHaveBeenCalledTimes(1);
+  });
+
+  it('imports no SNS package when nothing is due', async () => {
+    const table = uniqueName('redrive');
+    await createStateTable(aws.dynamodb, table);
+    vi.stubEnv('TABLE_NAME', table);
+    vi.stubEnv('TOPIC_ARN', 'arn:aws:sns:us-east-1:111122223333:alerts');
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+    let snsImports = 0;
+    vi.doMock('@aws-sdk/client-sns', async (importOriginal) => {
+      snsImports += 1;
+      return importOriginal();
+    });
+    const { clients, handler } = await import('../../lambda/handlers/redrive');
+    clients.dynamodb = aws.dynamodb;
+
+    const report = await handler();
+
+    expect(report).toMatchObject({ resumed: 0, alertsSent: 0, digestsSent: 0 });
+    expect(snsImports).toBe(0);
   });
 
   it('fails to load, naming the variable, when TOPIC_ARN is missing', async () => {

@@ -1,6 +1,7 @@
 /**
  * Detection rules: loading and validating rule files, the ATT&CK table, the rule lint and the rule
  * test runner. Everything that turns a YAML file into something the detector can run goes through here.
+ * The detect Lambda imports `./precompiled` directly instead, to leave the YAML parser out of its bundle.
  */
 export type { AttackTactic, AttackTechnique } from './attack';
 export { ATTACK_TACTICS, ATTACK_TECHNIQUES, ATTACK_VERSION, attackTechnique, TECHNIQUE_ID } from './attack';
@@ -8,8 +9,25 @@ export type { RuleProblem } from './errors';
 export { formatProblem, RuleLoadError, RuleValidationError } from './errors';
 export type { LintFinding, LintOptions } from './lint';
 export { lintRules } from './lint';
-export type { LocatedYaml, RuleDirectory } from './loader';
-export { isRuleFile, loadRule, loadRuleDirectory, loadRules, parseLocatedYaml, parseRule } from './loader';
+export type { LocatedYaml } from './loader';
+export {
+  isRuleFile,
+  loadRule,
+  loadRuleDirectory,
+  loadRules,
+  parseLocatedYaml,
+  parseRule,
+  precompileRuleDirectory,
+} from './loader';
+export type { RuleDocument } from './precompiled';
+export {
+  compileRuleDocuments,
+  loadPrecompiledRules,
+  PRECOMPILED_RULES_FILE,
+  serializeRuleDocuments,
+} from './precompiled';
+export type { RuleDirectory, RuleSource } from './rule-set';
+export { collectRules, everyRule } from './rule-set';
 export type {
   EventPredicate,
   Locator,

@@ -1,13 +1,21 @@
 /**
  * Reads rule files. YAML is parsed with node positions kept, so every problem and every lint finding
  * can name the line, and so an offset inside a folded `query: >` block maps back to its source line.
+ *
+ * This is the YAML layer only: it turns text into a plain value and a locator, and `compileRule`
+ * (schema.ts) validates and compiles the value. The precompiled rules the detect Lambda loads
+ * (precompiled.ts) skip this layer and go through the same `compileRule`.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { Document, Node as YamlNode } from 'yaml';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar } from 'yaml';
 import type { RuleProblem } from './errors';
 import { RuleLoadError, RuleValidationError } from './errors';
+import type { RuleDocument } from './precompiled';
+import type { RuleDirectory } from './rule-set';
+import { collectRules, everyRule } from './rule-set';
 import type { Locator, Rule } from './schema';
 import { compileRule, fieldPath } from './schema';
 
@@ -171,21 +179,30 @@ function scalarLine(
 
 /** Parses one rule file's text. `file` is only used to name the rule in errors and as its default id. */
 export function parseRule(text: string, file: string): Rule {
-  const { value, locate } = parseLocatedYaml(text, file);
-  return compileRule(value, file, locate);
+  return parseRuleFile(text, file).rule;
 }
 
-/** Reads and parses one rule file. */
-export async function loadRule(filePath: string): Promise<Rule> {
+/** A rule file validated and compiled, with the plain document its YAML parsed to. */
+function parseRuleFile(text: string, file: string): { rule: Rule; document: unknown } {
+  const { value, locate } = parseLocatedYaml(text, file);
+  return { rule: compileRule(value, file, locate), document: value };
+}
+
+function readRuleFile(filePath: string): { rule: Rule; document: unknown } {
   let text: string;
   try {
-    text = await readFile(filePath, 'utf8');
+    text = readFileSync(filePath, 'utf8');
   } catch (error) {
     throw new RuleLoadError(filePath, error instanceof Error ? error.message : String(error), {
       cause: error,
     });
   }
-  return parseRule(text, filePath);
+  return parseRuleFile(text, filePath);
+}
+
+/** Reads and parses one rule file. */
+export async function loadRule(filePath: string): Promise<Rule> {
+  return readRuleFile(filePath).rule;
 }
 
 /** Rule files are `*.yaml` in the folder itself; `*.tests.yaml` hold their test events. */
@@ -193,10 +210,16 @@ export function isRuleFile(name: string): boolean {
   return name.endsWith('.yaml') && !name.endsWith('.tests.yaml');
 }
 
-/** Everything a rules folder yields: the rules that load, and an error for each file that does not. */
-export interface RuleDirectory {
-  readonly rules: Rule[];
-  readonly errors: Array<RuleValidationError | RuleLoadError>;
+/** The names of a folder's rule files, in name order. */
+function ruleFileNames(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isFile() && isRuleFile(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+  } catch (error) {
+    throw new RuleLoadError(dir, error instanceof Error ? error.message : String(error), { cause: error });
+  }
 }
 
 /**
@@ -204,41 +227,12 @@ export interface RuleDirectory {
  * lint CLI. Duplicate ids are errors on the later file (in name order).
  */
 export async function loadRuleDirectory(dir: string): Promise<RuleDirectory> {
-  let names: string[];
-  try {
-    names = (await readdir(dir, { withFileTypes: true }))
-      .filter((entry) => entry.isFile() && isRuleFile(entry.name))
-      .map((entry) => entry.name)
-      .sort();
-  } catch (error) {
-    throw new RuleLoadError(dir, error instanceof Error ? error.message : String(error), { cause: error });
-  }
-  const rules: Rule[] = [];
-  const errors: Array<RuleValidationError | RuleLoadError> = [];
-  const byId = new Map<string, Rule>();
-  for (const name of names) {
-    const file = path.join(dir, name);
-    try {
-      const rule = await loadRule(file);
-      const earlier = byId.get(rule.id);
-      if (earlier) {
-        const line = rule.locate('id');
-        throw new RuleValidationError(file, [
-          {
-            field: 'id',
-            message: `duplicate rule id "${rule.id}": ${earlier.file} has it too`,
-            ...lineField(line),
-          },
-        ]);
-      }
-      byId.set(rule.id, rule);
-      rules.push(rule);
-    } catch (error) {
-      if (error instanceof RuleValidationError || error instanceof RuleLoadError) errors.push(error);
-      else throw error;
-    }
-  }
-  return { rules, errors };
+  return collectRules(
+    ruleFileNames(dir).map((name) => {
+      const file = path.join(dir, name);
+      return { file, compile: () => readRuleFile(file).rule };
+    }),
+  );
 }
 
 /**
@@ -246,8 +240,37 @@ export async function loadRuleDirectory(dir: string): Promise<RuleDirectory> {
  * in file-name order), because a detector running with a rule silently missing is worse than none.
  */
 export async function loadRules(dir: string): Promise<Rule[]> {
-  const { rules, errors } = await loadRuleDirectory(dir);
-  const [first] = errors;
-  if (first) throw first;
-  return rules;
+  return everyRule(await loadRuleDirectory(dir));
+}
+
+/**
+ * A folder's rules as the detect function ships them (`rules.json`, see `precompiled.ts`): the plain
+ * document each file parses to, in name order, `file` being the name inside the folder. Every file is
+ * first validated and compiled as `loadRules` does, YAML lines included, so a bad rule fails the synth
+ * that bundles it, naming its line; the first error is thrown. Synchronous, for CDK constructs.
+ */
+export function precompileRuleDirectory(dir: string): RuleDocument[] {
+  const documents = new Map<Rule, RuleDocument>();
+  const loaded = collectRules(
+    ruleFileNames(dir).map((name) => {
+      const file = path.join(dir, name);
+      return {
+        file,
+        compile: () => {
+          const { rule, document } = readRuleFile(file);
+          if (!isDeepStrictEqual(JSON.parse(JSON.stringify(document)), document)) {
+            throw new RuleValidationError(file, [
+              {
+                field: '',
+                message: 'holds a number JSON cannot carry exactly (NaN, an infinity or -0)',
+              },
+            ]);
+          }
+          documents.set(rule, { file: name, document });
+          return rule;
+        },
+      };
+    }),
+  );
+  return everyRule(loaded).map((rule) => documents.get(rule) as RuleDocument);
 }

@@ -216,7 +216,8 @@ function isMapping(value: unknown): value is Mapping {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
 }
 
-function describe(value: unknown): string {
+/** A value as an error message names it: its kind, and the value itself when it is a scalar. */
+export function describe(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (value instanceof Date) return 'a date';
@@ -306,8 +307,18 @@ interface Compiled {
   readonly predicate: EventPredicate;
 }
 
-/** Parses and compiles KQL; a syntax error becomes a problem at its offset inside the field's text. */
-function compileQuery(problems: Problems, query: string, path: string): Compiled | undefined {
+/**
+ * Parses and compiles KQL; a syntax error becomes a problem at its offset inside the field's text.
+ * `lazy` defers the compilation to the predicate's first call, for conditions read only when an alert is
+ * rendered (runbook commands): the detect Lambda then does not compile dozens of them before it can
+ * evaluate its first record. Parsing, and so every syntax error, still happens here.
+ */
+function compileQuery(
+  problems: Problems,
+  query: string,
+  path: string,
+  options: { lazy?: boolean } = {},
+): Compiled | undefined {
   let ast: KqlNode;
   try {
     ast = parseKql(query);
@@ -317,7 +328,13 @@ function compileQuery(problems: Problems, query: string, path: string): Compiled
     return undefined;
   }
   // compileKql only rejects hand-built ASTs (KqlAstError); a parsed one always compiles.
-  return { ast, predicate: compileKql(ast) };
+  if (options.lazy !== true) return { ast, predicate: compileKql(ast) };
+  let compiled: EventPredicate | undefined;
+  const predicate: EventPredicate = (doc) => {
+    compiled ??= compileKql(ast);
+    return compiled(doc);
+  };
+  return { ast, predicate };
 }
 
 /**
@@ -408,7 +425,9 @@ function validateCommand(problems: Problems, value: unknown, path: string): Runb
     placeholders = scan.placeholders.map((placeholder) => placeholder.path);
   }
   const compiled =
-    whenQuery === undefined ? undefined : compileQuery(problems, whenQuery, fieldPath(path, 'when'));
+    whenQuery === undefined
+      ? undefined
+      : compileQuery(problems, whenQuery, fieldPath(path, 'when'), { lazy: true });
   if (cloud === undefined || command === undefined || (whenQuery !== undefined && compiled === undefined)) {
     return undefined;
   }

@@ -1,9 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
+import { precompileRuleDirectory } from '../../../lambda/engine/rules';
 import { DeadLetterQueue } from '../../../lib/constructs/dead-letter-queue';
-import { copyRulesCommands, HandlerFunction } from '../../../lib/constructs/handler-function';
+import {
+  copyRulesCommands,
+  HandlerFunction,
+  stagePrecompiledRules,
+} from '../../../lib/constructs/handler-function';
 import { RULES_DIRECTORY } from '../../../lib/project';
 import { testStack } from '../helpers';
 
@@ -105,5 +113,40 @@ describe('HandlerFunction', () => {
       `find '/repo/it'\\''s/rules' -maxdepth 1 -type f -name '*.yaml' ! -name '*.tests.yaml' -exec cp {} '/out/rules' ';'`,
     ]);
     expect(path.isAbsolute(RULES_DIRECTORY)).toBe(true);
+  });
+
+  it('copies the precompiled rules in as rules/rules.json when given', () => {
+    const commands = copyRulesCommands('/repo/rules', '/out', "/tmp/it's/abc.json");
+
+    expect(commands).toHaveLength(3);
+    expect(commands[2]).toBe(`cp '/tmp/it'\\''s/abc.json' '/out/rules/rules.json'`);
+  });
+
+  it('stages the precompiled rules of a folder in a file named by their content', () => {
+    const first = stagePrecompiledRules(RULES_DIRECTORY);
+    const again = stagePrecompiledRules(RULES_DIRECTORY);
+
+    expect(again).toBe(first);
+    expect(JSON.parse(readFileSync(first, 'utf8'))).toEqual(precompileRuleDirectory(RULES_DIRECTORY));
+  });
+
+  it('fails the synth of a bundled function whose rules do not validate, naming the file and line', async () => {
+    const rules = await mkdtemp(path.join(tmpdir(), 'bad-rules-'));
+    await writeFile(path.join(rules, 'broken.yaml'), 'id: broken\nname: [unclosed\n');
+    const stack = testStack();
+    const key = new kms.Key(stack, 'Key');
+
+    expect(
+      () =>
+        new HandlerFunction(stack, 'Detect', {
+          entry: 'lambda/handlers/detect.ts',
+          description: 'test',
+          logEncryptionKey: key,
+          deadLetterQueue: new DeadLetterQueue(stack, 'Dlq', { encryptionKey: key }),
+          rulesDirectory: rules,
+        }),
+    ).toThrow(
+      expect.objectContaining({ name: 'RuleValidationError', file: path.join(rules, 'broken.yaml') }),
+    );
   });
 });
