@@ -17,7 +17,7 @@ import { DynamoDbDetectionStore } from '../adapters/dynamodb-store';
 import { DynamoDbOutbox } from '../adapters/outbox';
 import type { SnsSender } from '../adapters/sns-publisher';
 import { SnsAlertPublisher } from '../adapters/sns-publisher';
-import { loadRules } from '../engine/rules';
+import { loadPrecompiledRules, PRECOMPILED_RULES_FILE } from '../engine/rules/precompiled';
 import { envOr, requireEnv } from './env';
 import type { SweepReport, SweepRule } from './sweep-core';
 import { sweep, sweepSettingsFromEnv } from './sweep-core';
@@ -39,9 +39,12 @@ const logger = new Logger();
 const metrics = new Metrics();
 
 let loading: Promise<readonly SweepRule[]> | undefined;
-/** Rules load once per container; a failed load is retried on the next invocation. */
+/**
+ * Rules load once per container, from the JSON the stack precompiled into the bundle (the YAML parser
+ * stays out of it); a failed load is retried on the next invocation.
+ */
 function rules(): Promise<readonly SweepRule[]> {
-  loading ??= loadRules(RULES_DIR).catch((error: unknown) => {
+  loading ??= loadPrecompiledRules(path.join(RULES_DIR, PRECOMPILED_RULES_FILE)).catch((error: unknown) => {
     loading = undefined;
     throw error;
   });

@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AthenaQueryRunner } from '../../lambda/adapters/athena';
@@ -8,7 +10,12 @@ import type { SnsSender } from '../../lambda/adapters/sns-publisher';
 import type { SourceName } from '../../lambda/engine/ecs';
 import { parseKql } from '../../lambda/engine/kql';
 import type { Rule } from '../../lambda/engine/rules';
-import { loadRules } from '../../lambda/engine/rules';
+import {
+  loadRules,
+  PRECOMPILED_RULES_FILE,
+  precompileRuleDirectory,
+  serializeRuleDocuments,
+} from '../../lambda/engine/rules';
 import type { CloudTrailBridgeEvent, PipelineLogger, PipelineMetrics } from '../../lambda/handlers/pipeline';
 import { detect } from '../../lambda/handlers/pipeline';
 import type { SweepDependencies, SweepReport, SweepRule } from '../../lambda/handlers/sweep-core';
@@ -604,13 +611,19 @@ describe('sweepSettingsFromEnv', () => {
 });
 
 describe('handler', () => {
+  /** The rules folder as the stack bundles it: the sweep reads only the precompiled `rules.json`. */
+  const rulesDir = mkdtempSync(path.join(tmpdir(), 'sweep-rules-'));
+  writeFileSync(
+    path.join(rulesDir, PRECOMPILED_RULES_FILE),
+    serializeRuleDocuments(precompileRuleDirectory(path.join(ROOT, 'rules'))),
+  );
   const ENV = {
     TABLE_NAME: 'unused',
     TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:alerts',
     ATHENA_WORKGROUP: 'sweep-wg',
     ATHENA_DATABASE: 'security_lake',
     CLOUDTRAIL_TABLE: 'org_trail',
-    RULES_DIR: path.join(ROOT, 'rules'),
+    RULES_DIR: rulesDir,
     SWEEP_LAG_MINUTES: '15',
     SWEEP_MAX_WINDOW_MINUTES: '60',
   };
