@@ -103,6 +103,27 @@ function machine(): string {
   ].join('\n');
 }
 
+/**
+ * The issue's targets, and ours where a run beat one with room to spare ("where it is beaten, raise it").
+ * The verdict is against ours; the target column shows both.
+ */
+const TARGETS = {
+  vsHandWritten: { issue: 0.5, ours: 0.5 },
+  vsMingo: { issue: 20, ours: 30 },
+  kinesis: { issue: 0.7, ours: 0.7 },
+  prefilter: { issue: 3, ours: 3 },
+  bundleKb: { issue: 400, ours: 250 },
+  initMs: { issue: 60, ours: 60 },
+  localMbPerSecond: { issue: 50, ours: 50 },
+} as const;
+
+/** `≥ 20×`, or `≥ 30× (issue: ≥ 20×)` where we raised it. */
+function targetText(target: { issue: number; ours: number }, format: (value: number) => string): string {
+  return target.ours === target.issue
+    ? format(target.ours)
+    : `${format(target.ours)} (issue: ${format(target.issue)})`;
+}
+
 function verdict(value: number, target: number): string {
   return value >= target
     ? `met (${formatRatio(value / target)} the target)`
@@ -192,17 +213,17 @@ async function main(): Promise<void> {
   if (ruleEval !== undefined) {
     summary.push([
       '1. Compiled KQL vs hand-written predicate',
-      '≥ 0.5×',
+      targetText(TARGETS.vsHandWritten, (v) => `≥ ${v}×`),
       beforeRatio(ruleEval.before?.vsLimit),
       formatRatio(ruleEval.vsLimit),
-      verdict(ruleEval.vsLimit, 0.5),
+      verdict(ruleEval.vsLimit, TARGETS.vsHandWritten.ours),
     ]);
     summary.push([
       '1. Compiled KQL vs mingo',
-      '≥ 20×',
+      targetText(TARGETS.vsMingo, (v) => `≥ ${v}×`),
       beforeRatio(ruleEval.before?.vsMingo),
       formatRatio(ruleEval.vsMingo),
-      verdict(ruleEval.vsMingo, 20),
+      verdict(ruleEval.vsMingo, TARGETS.vsMingo.ours),
     ]);
   }
   if (kinesis !== undefined) {
@@ -216,20 +237,20 @@ async function main(): Promise<void> {
       if (row === undefined) continue;
       summary.push([
         `2. Kinesis path vs decode + parse, ${label}`,
-        '≥ 0.7×',
+        targetText(TARGETS.kinesis, (v) => `≥ ${v}×`),
         beforeRatio(row.before?.vsLimit),
         formatRatio(row.vsLimit),
-        verdict(row.vsLimit, 0.7),
+        verdict(row.vsLimit, TARGETS.kinesis.ours),
       ]);
     }
   }
   if (prefilter !== undefined) {
     summary.push([
       '3. Pre-filtered path vs parse-everything limit',
-      '≥ 3×',
+      targetText(TARGETS.prefilter, (v) => `≥ ${v}×`),
       'no pre-filter',
       formatRatio(prefilter.vsLimit),
-      verdict(prefilter.vsLimit, 3),
+      verdict(prefilter.vsLimit, TARGETS.prefilter.ours),
     ]);
   }
   if (bundles !== undefined) {
@@ -237,18 +258,29 @@ async function main(): Promise<void> {
     if (detect !== undefined) {
       summary.push([
         '4. detect bundle size',
-        '< 400 KB',
+        targetText(TARGETS.bundleKb, (v) => `< ${v} KB`),
         '—',
         `${(detect.bytes / 1000).toFixed(0)} KB`,
-        detect.bytes < 400_000 ? 'met' : '**missed**',
+        detect.bytes < TARGETS.bundleKb.ours * 1000 ? 'met' : '**missed**',
       ]);
       summary.push([
         '4. detect module init',
-        '< 60 ms',
+        targetText(TARGETS.initMs, (v) => `< ${v} ms`),
         '—',
         `${detect.initMs.toFixed(0)} ms`,
-        detect.initMs < 60 ? 'met' : `**missed** by ${formatRatio(detect.initMs / 60)}`,
+        detect.initMs < TARGETS.initMs.ours
+          ? 'met'
+          : `**missed** by ${formatRatio(detect.initMs / TARGETS.initMs.ours)}`,
       ]);
+      if (detect.readyMs !== undefined) {
+        summary.push([
+          '4. detect ready (import, rules loaded, first empty batch)',
+          'no target',
+          '—',
+          `${detect.readyMs.toFixed(0)} ms`,
+          'reported',
+        ]);
+      }
     }
   }
   if (local !== undefined) {
@@ -256,10 +288,10 @@ async function main(): Promise<void> {
     const peak = (result: LocalResult): number => Math.max(...result.runs.map((run) => run.peakRssBytes));
     summary.push([
       '5. Local detector throughput (slower of two sizes)',
-      '≥ 50 MB/s',
+      targetText(TARGETS.localMbPerSecond, (v) => `≥ ${v} MB/s`),
       local.before === undefined ? '—' : `${slowest({ ...local, runs: local.before }).toFixed(1)} MB/s`,
       `${slowest(local).toFixed(1)} MB/s`,
-      verdict(slowest(local), 50),
+      verdict(slowest(local), TARGETS.localMbPerSecond.ours),
     ]);
     summary.push([
       '5. Local detector peak RSS',

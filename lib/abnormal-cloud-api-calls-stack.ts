@@ -94,6 +94,14 @@ export interface AbnormalCloudApiCallsStackProps extends StackProps {
    */
   readonly athenaBytesScannedCutoff?: Size;
   /**
+   * Let the detect function skip Kinesis payloads that contain none of the literals the enabled rules need,
+   * without parsing them (`LITERAL_PREFILTER=on`). The alerts are the same; the difference is that a payload
+   * that would not parse but holds no such literal is skipped (counted in `RecordsSkipped`) instead of
+   * dead-lettered. Worth it only at very high Kinesis volumes.
+   * @default false
+   */
+  readonly literalPrefilter?: boolean;
+  /**
    * Bundle the handlers with esbuild; `false` deploys inline stubs (tests, infrastructure-only synth).
    * @default true
    */
@@ -183,6 +191,7 @@ export class AbnormalCloudApiCallsStack extends Stack {
         TABLE_NAME: table.tableName,
         TOPIC_ARN: this.alertTopic.topic.topicArn,
         DEAD_LETTER_BUCKET: this.deadLetterBucket.bucket.bucketName,
+        LITERAL_PREFILTER: props.literalPrefilter === true ? 'on' : 'off',
       },
     });
     this.redriveFunction = new HandlerFunction(this, 'RedriveFunction', {

@@ -36,6 +36,7 @@ export function addDetectorStacks(app: App, props: DetectorStacksProps): Detecto
     alertEmails: settings.alertEmails,
     opsEmails: settings.opsEmails,
     bundling: settings.bundling,
+    literalPrefilter: settings.literalPrefilter,
     sweepLag: Duration.minutes(settings.sweepLagMinutes),
     athenaBytesScannedCutoff: Size.gibibytes(settings.athenaBytesScannedCutoffGiB),
     ...(settings.cloudTrailLogs === undefined ? {} : { cloudTrailLogs: settings.cloudTrailLogs }),

@@ -69,6 +69,11 @@ export interface DetectorSettings {
   readonly sweepLagMinutes: number;
   /** The Athena workgroup's per-query scan limit, in GiB. */
   readonly athenaBytesScannedCutoffGiB: number;
+  /**
+   * Skip Kinesis payloads that hold none of the rules' literals without parsing them (`LITERAL_PREFILTER`).
+   * Off by default: a payload that would not parse but holds no literal is then skipped, not dead-lettered.
+   */
+  readonly literalPrefilter: boolean;
   /** False replaces the Lambda bundles by inline stubs: a quick synth that checks only the infrastructure. */
   readonly bundling: boolean;
 }
@@ -98,6 +103,7 @@ export const SETTING_KEYS = [
   'cloudTrailLogs',
   'sweepLagMinutes',
   'athenaBytesScannedCutoffGiB',
+  'literalPrefilter',
   'bundling',
 ] as const;
 
@@ -196,6 +202,7 @@ export function readSettings(
     athenaBytesScannedCutoffGiB:
       integer(context('athenaBytesScannedCutoffGiB'), 'athenaBytesScannedCutoffGiB', 1, MAX_CUTOFF_GIB) ??
       SWEEP_SETTING_DEFAULTS.athenaBytesScannedCutoffGiB,
+    literalPrefilter: bool(context('literalPrefilter'), 'literalPrefilter') ?? false,
     bundling: bool(context('bundling'), 'bundling') ?? true,
   };
 }

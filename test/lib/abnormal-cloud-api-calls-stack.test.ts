@@ -255,11 +255,28 @@ describe('AbnormalCloudApiCallsStack', () => {
             TOPIC_ARN: { Ref: Match.stringLikeRegexp('^AlertTopic') },
             DEAD_LETTER_BUCKET: { Ref: Match.stringLikeRegexp('^DeadLetterBucket') },
             RULES_DIR: '/var/task/rules',
+            LITERAL_PREFILTER: 'off',
             POWERTOOLS_SERVICE_NAME: 'abnormal-cloud-api-calls',
             POWERTOOLS_METRICS_NAMESPACE: 'AbnormalCloudApiCalls',
           }),
         },
       });
+    });
+
+    it('turns the literal pre-filter on only when asked', () => {
+      const detectEnvironment = (template: Template): Record<string, unknown> => {
+        const functions = template.findResources('AWS::Lambda::Function', {
+          Properties: {
+            Environment: { Variables: Match.objectLike({ DEAD_LETTER_BUCKET: Match.anyValue() }) },
+          },
+        });
+        const [detect] = Object.values(functions) as {
+          Properties: { Environment: { Variables: Record<string, unknown> } };
+        }[];
+        return detect?.Properties.Environment.Variables ?? {};
+      };
+      expect(detectEnvironment(synth(rules, { literalPrefilter: true })).LITERAL_PREFILTER).toBe('on');
+      expect(detectEnvironment(synth(rules, { literalPrefilter: false })).LITERAL_PREFILTER).toBe('off');
     });
 
     it('runs the redrive function every five minutes', () => {

@@ -16,6 +16,7 @@ const settings = (overrides: Partial<DetectorSettings>): DetectorSettings => ({
   opsEmails: [],
   sweepLagMinutes: 15,
   athenaBytesScannedCutoffGiB: 10,
+  literalPrefilter: false,
   bundling: false,
   ...overrides,
 });

@@ -13,6 +13,7 @@ describe('readSettings', () => {
       opsEmails: [],
       sweepLagMinutes: 15,
       athenaBytesScannedCutoffGiB: 10,
+      literalPrefilter: false,
       bundling: true,
     });
   });
@@ -42,6 +43,7 @@ describe('readSettings', () => {
       },
       sweepLagMinutes: 20,
       athenaBytesScannedCutoffGiB: 50,
+      literalPrefilter: true,
       bundling: false,
     });
 
@@ -70,6 +72,7 @@ describe('readSettings', () => {
       },
       sweepLagMinutes: 20,
       athenaBytesScannedCutoffGiB: 50,
+      literalPrefilter: true,
       bundling: false,
     });
   });
@@ -98,12 +101,14 @@ describe('readSettings', () => {
       alertEmails: 'a@example.com, b@example.com',
       gcpFederation: '{"audience":"aws","subject":"112233445566778899001"}',
       bundling: 'false',
+      literalPrefilter: 'true',
     });
 
     expect(settings.alertEmails).toEqual(['a@example.com', 'b@example.com']);
     expect(settings.opsEmails).toEqual(['a@example.com', 'b@example.com']);
     expect(settings.gcpFederation).toEqual({ audience: 'aws', subject: '112233445566778899001' });
     expect(settings.bundling).toBe(false);
+    expect(settings.literalPrefilter).toBe(true);
   });
 
   it('falls back to the CLI profile region and account', () => {
@@ -198,6 +203,7 @@ describe('readSettings', () => {
     ],
     [{ homeRegion: 'us-east-1', sweepLagMinutes: '7.5' }, /"sweepLagMinutes"/],
     [{ homeRegion: 'us-east-1', athenaBytesScannedCutoffGiB: 0 }, /"athenaBytesScannedCutoffGiB"/],
+    [{ homeRegion: 'us-east-1', literalPrefilter: 'sometimes' }, /"literalPrefilter"/],
   ])('rejects %j', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });
