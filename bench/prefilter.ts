@@ -2,8 +2,9 @@
  * Benchmark 3: the literal pre-filter on a realistic Kinesis mix (all three clouds, 1% of records the seed
  * rule's sensitive calls, 2% traps that carry a sensitive name elsewhere). Three ways to decide the same
  * records: the parse-everything limit (decode and `JSON.parse` alone), the full path without the filter,
- * and the full path behind the filter. The filtered path must find exactly the matches of the unfiltered
- * one (checked before timing).
+ * and the full path behind the filter. Both full paths read each record's data as the detect pipeline does
+ * (`readKinesisData`: strict base64, the filter over the bytes, UTF-8, `JSON.parse`). The filtered path
+ * must find exactly the matches of the unfiltered one (checked before timing).
  */
 
 import { compileLiteralPrefilter } from '../lambda/engine/compile/literal-prefilter';
@@ -11,7 +12,7 @@ import type { SourceName } from '../lambda/engine/ecs';
 import { compileKql } from '../lambda/engine/kql';
 import { normalize, recordsFromDocument } from '../lambda/engine/normalizers';
 import type { Rule } from '../lambda/engine/rules';
-import { parseDocuments, payloadText } from '../lambda/handlers/pipeline';
+import { type KinesisPayload, readKinesisData } from '../lambda/handlers/pipeline';
 import { generateEvents } from './generate';
 import { compare, formatNs, formatRatio, type Measured, table } from './harness';
 
@@ -38,9 +39,10 @@ export async function benchPrefilter(options: {
     predicate: compileKql(rule.ast),
   }));
 
-  const decide = (text: string): number => {
+  const decide = (payload: KinesisPayload): number => {
+    if (payload.kind !== 'documents') return 0;
     let matched = 0;
-    for (const document of parseDocuments(text)) {
+    for (const document of payload.documents) {
       if ('error' in document) continue;
       for (const item of recordsFromDocument(document.value)) {
         if ('error' in item) continue;
@@ -59,7 +61,7 @@ export async function benchPrefilter(options: {
   };
   const unfiltered = (): number => {
     let matched = 0;
-    for (const item of data) matched += decide(payloadText(Buffer.from(item, 'base64')));
+    for (const item of data) matched += decide(readKinesisData(item));
     return matched;
   };
   let passed = 0;
@@ -67,10 +69,10 @@ export async function benchPrefilter(options: {
     let matched = 0;
     passed = 0;
     for (const item of data) {
-      const text = payloadText(Buffer.from(item, 'base64'));
-      if (!test(text)) continue;
+      const payload = readKinesisData(item, test);
+      if (payload.kind === 'skipped') continue;
       passed += 1;
-      matched += decide(text);
+      matched += decide(payload);
     }
     return matched;
   };

@@ -18,14 +18,18 @@ import { DynamoDbDetectionStore } from '../adapters/dynamodb-store';
 import { DynamoDbOutbox } from '../adapters/outbox';
 import type { SnsSender } from '../adapters/sns-publisher';
 import { SnsAlertPublisher } from '../adapters/sns-publisher';
+import { compileLiteralPrefilter, type PrefilterRule } from '../engine/compile/literal-prefilter';
+import type { DetectorRule } from '../engine/detector/detector';
 import { loadPrecompiledRules, PRECOMPILED_RULES_FILE } from '../engine/rules/precompiled';
-import { envOr, requireEnv } from './env';
+import { envOr, envSwitch, requireEnv } from './env';
 import type { DetectEvent } from './pipeline';
 import { cachedRules, detect } from './pipeline';
 
 const TABLE_NAME = requireEnv('TABLE_NAME');
 const TOPIC_ARN = requireEnv('TOPIC_ARN');
 const DEAD_LETTER_BUCKET = requireEnv('DEAD_LETTER_BUCKET');
+/** The literal pre-filter of Kinesis payloads (README, setting `literalPrefilter`): `on` or `off`. */
+const LITERAL_PREFILTER = envSwitch('LITERAL_PREFILTER', false);
 const RULES_DIR = envOr('RULES_DIR', path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'rules'));
 
 /** What detect sends requests through: SDK clients, or local and stub ones in tests. */
@@ -60,5 +64,14 @@ export async function handler(event: DetectEvent): Promise<KinesisStreamBatchRes
     deadLetters: new S3DeadLetterSink(clients.s3, { bucket: DEAD_LETTER_BUCKET }),
     logger,
     metrics,
+    ...(LITERAL_PREFILTER ? { prefilter: literalPrefilter } : {}),
   });
+}
+
+/** The pre-filter of the rule set; none when a rule came without its parsed query (nothing to compile). */
+function literalPrefilter(
+  rules: readonly DetectorRule[],
+): ReturnType<typeof compileLiteralPrefilter>['test'] {
+  const compilable = rules.filter((rule): rule is DetectorRule & PrefilterRule => rule.ast !== undefined);
+  return compilable.length === rules.length ? compileLiteralPrefilter(compilable).test : undefined;
 }

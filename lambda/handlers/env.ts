@@ -26,3 +26,22 @@ export function envOr(name: string, fallback: string, env: NodeJS.ProcessEnv = p
   const value = env[name];
   return value === undefined || value.trim() === '' ? fallback : value;
 }
+
+/** Thrown at module load when a variable holds a value the handler does not accept. */
+export class InvalidEnvironmentError extends Error {
+  override readonly name = 'InvalidEnvironmentError';
+  readonly variable: string;
+
+  constructor(variable: string, expected: string) {
+    super(`environment variable ${variable} must be ${expected}`);
+    this.variable = variable;
+  }
+}
+
+/** `on` → true, `off` → false, unset or empty → `fallback`; anything else throws naming the variable. */
+export function envSwitch(name: string, fallback: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = envOr(name, fallback ? 'on' : 'off', env).trim();
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  throw new InvalidEnvironmentError(name, '"on" or "off"');
+}

@@ -137,6 +137,28 @@ describe('detect with a literal pre-filter', () => {
     expect(filtered.metric('RecordsSkipped')).toBe(0);
   });
 
+  it('raises the alerts of records hidden in Pub/Sub messages and gzipped batches', async () => {
+    const gcp = readFileSync(path.join(ROOT, 'samples/gcp/cloudaudit-activity-2026-11-28.jsonl'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    const event = kinesisEvent([
+      ...gcp.map((line) =>
+        Buffer.from(JSON.stringify({ message: { data: Buffer.from(line).toString('base64') } })),
+      ),
+      ...gcp.map((line) => Buffer.from(JSON.stringify({ data: line }))),
+      gzipSync(Buffer.from(gcp.join('\n'))),
+    ]);
+    const plain = harness();
+    const filtered = harness({ prefilter: literalPrefilter });
+
+    await detect(event, plain.deps);
+    await detect(event, filtered.deps);
+
+    expect(plain.alerts.length).toBeGreaterThan(0);
+    expect(filtered.alerts.map((alert) => alert.id)).toEqual(plain.alerts.map((alert) => alert.id));
+    expect(filtered.metric('Matched')).toBe(plain.metric('Matched'));
+  });
+
   it('builds the pre-filter once per rule set', async () => {
     const build = vi.fn(literalPrefilter);
     const { deps } = harness({ prefilter: build });

@@ -105,6 +105,16 @@ describe('compileLiteralPrefilter', () => {
     expect(description).toBe('anything');
   });
 
+  it('gives no filter when a rule comes without its parsed query', () => {
+    const { test, description } = compileLiteralPrefilter([
+      { ast: parseKql('event.action:"DeleteAccessKey"'), sources: ALL_SOURCES },
+      { sources: ALL_SOURCES },
+    ]);
+
+    expect(test).toBeUndefined();
+    expect(description).toBe('anything');
+  });
+
   it('keeps the constrained side of an and with an unconstrained one', () => {
     const test = filterFor('event.action:"DeleteAccessKey" and user.name:"alice"', ['aws-cloudtrail']);
 

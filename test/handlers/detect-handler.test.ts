@@ -93,6 +93,34 @@ describe('detect handler (the Lambda entry point)', () => {
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '1' }] });
   });
 
+  it.each([
+    ['off', 1],
+    ['on', 0],
+  ])(
+    'with LITERAL_PREFILTER=%s, dead-letters a payload that is not JSON and holds no rule literal %i times',
+    async (setting, deadLetters) => {
+      stubEnvironment('state');
+      vi.stubEnv('LITERAL_PREFILTER', setting);
+      const { clients, handler } = await import('../../lambda/handlers/detect');
+      const send = vi.fn(async () => ({}));
+      clients.s3 = { send };
+
+      const response = await handler({ Records: [kinesisRecord('1', 'not json, and no rule literal')] });
+
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(send).toHaveBeenCalledTimes(deadLetters);
+    },
+  );
+
+  it('fails the cold start on a LITERAL_PREFILTER that is neither on nor off, naming it', async () => {
+    stubEnvironment('state');
+    vi.stubEnv('LITERAL_PREFILTER', 'yes');
+
+    await expect(import('../../lambda/handlers/detect')).rejects.toThrow(
+      /LITERAL_PREFILTER must be "on" or "off"/,
+    );
+  });
+
   it("imports no AWS SDK package for a batch in which nothing matches: the rule's no_match test events", async () => {
     stubEnvironment('state');
     // Counts every import of the packages, static or dynamic, from anywhere in the handler's modules.

@@ -1,71 +1,154 @@
 /**
- * Compile target 4 (DESIGN.md): a literal pre-filter over the raw text of a Kinesis payload. A rule can
- * only match a record whose raw JSON contains certain literal values — `event.provider:"AWS IAM"` needs
- * `"iam.amazonaws.com"` somewhere in a CloudTrail record, `event.action:"roleAssignments/write"` needs
- * `/roleassignments/write"` in an Azure one, in any case — so a payload that contains none of a rule's
- * required literals is skipped without `JSON.parse`. In a stream where 1% of records are sensitive calls,
- * that is nearly all of them.
+ * Compile target 4 (DESIGN.md): a literal pre-filter over the raw bytes of a Kinesis payload. A rule can
+ * only match a record whose raw JSON holds certain literal values — `event.provider:"AWS IAM"` needs
+ * `"eventSource": "iam.amazonaws.com"` in a CloudTrail record, `event.action:"roleAssignments/write"` needs an
+ * `"operationName"` ending in `/roleassignments/write`, in any case, in an Azure one — so a payload that
+ * holds none of a rule's required literals is skipped without decoding or parsing it. In a stream where 1%
+ * of records are sensitive calls, that is nearly all of them.
  *
  * The filter must be SOUND: it passes every payload in which the full path (decode, normalize, predicate)
- * could find a match; it may pass more. Everything it knows about raw values comes from the normalizers'
+ * could find a match; it may pass more. Everything it knows about raw records comes from the normalizers'
  * `rawMatchesFor`, the same source as the EventBridge pattern and the Athena WHERE clause:
  * - `field:value` → the raw conditions the catalog gives (several → any of them); a field the catalog does
  *   not constrain → "can't rule out"; a value no record of the source can produce → "never";
  * - `and` → all, `or` → any, and every source the rule selects → any;
  * - `not`, ranges, `exists`, nested queries, wildcards, free text → "can't rule out" (a negation of an
  *   over-approximation is not one).
- * A raw condition becomes a needle: `equals iam.amazonaws.com` → `"iam.amazonaws.com"` (quotes included,
- * since the value is a whole JSON string), `prefix` → `"value`, a suffix → `value"`, JSON-escaped as a
- * JSON writer writes them; case-insensitive conditions are searched in the lower-cased text.
+ * A raw condition on the string at `a.b` becomes a needle: the value as JSON writes it, quoted where the
+ * value starts or ends (`equals iam.amazonaws.com` → `"iam.amazonaws.com"`, `prefix` → `"value`, a suffix →
+ * `value"`), which must stand at the start or the end of the string value of a key `"b"` (any `"b"` in the
+ * payload: which object holds it is not checked), and the key `"a"` must appear too. The normalizers read
+ * raw paths key for key, as the EventBridge pattern and the Athena SQL also assume.
  *
- * JSON may spell the same string differently, so the payload is checked first and the filter passes it
- * whenever a needle could be hidden:
- * - any `\u` escape in the text (a writer may escape any character) → pass;
+ * It reads bytes, not text: the payload after gunzip, one character per byte, never UTF-8-decoded. In UTF-8
+ * an ASCII byte only ever stands for that ASCII character (every byte of any other character is ≥ 0x80)
+ * and a string's bytes are in a text's bytes exactly when it is in the text, so searching bytes is exact;
+ * case is only ignored for ASCII (a case-insensitive value with anything else stays unfiltered).
+ *
+ * What it costs is searches: V8 finds a string by `memchr` on its first character, then compares, so a
+ * search costs a pass over the payload plus a stop at every occurrence of that character, and audit-log
+ * JSON is full of `"`, lower-case letters and digits. So each key or needle is found through a probe: a
+ * few of its characters from a rare one on, in both cases when case is ignored; one probe serves every
+ * key or needle it is in (`Name` finds `"eventName"`, `"methodName"`, `"operationName"` and
+ * `"serviceName"`), and each hit is compared in place. A needle in a key's value is found through the key
+ * when that is cheaper, then its value is read right there, so the seed rule needs two probes (`Name`,
+ * `Deta`) to rule out a typical record of any cloud; the probes are planned, and the condition ordered,
+ * to rule records out with as few searches as possible (`plan`), and answers are memoized per payload.
+ *
+ * JSON may spell the same string differently, and a case-insensitive comparison may see letters the bytes
+ * do not have, so the filter passes a payload whenever a needle could be hidden:
+ * - any `\u` escape (a writer may escape any character, in keys too) → pass;
  * - a Pub/Sub-style `"data": "<base64 or JSON string>"` member, which `recordsFromDocument` decodes into
- *   records the text does not show → pass;
- * - `\/` anywhere (a writer may escape `/`) → needles are split at `/` and every piece must appear.
- * The caller gunzips first: the filter reads text, never compressed bytes.
+ *   records the bytes do not show → pass;
+ * - a character whose `toLowerCase()` holds an ASCII letter of a case-insensitive needle (U+212A KELVIN
+ *   SIGN → `k`, U+0130 → `i̇`; see `FOLDS_INTO_ASCII`) → pass;
+ * - `\/` anywhere (a writer may escape `/`) → every needle is split at `/` and each piece must appear
+ *   somewhere (keys are not checked then).
+ * The caller gunzips first: the filter never reads compressed bytes.
  *
- * Pure: no AWS SDK, no I/O.
+ * Pure: no AWS SDK, no I/O. A compiled filter keeps its scratch state between calls, so it is not
+ * re-entrant; it is synchronous, so one filter serves a whole container.
  */
 import type { SourceName } from '../ecs';
 import type { KqlNode } from '../kql';
 import { type RawMatch, rawMatchesFor } from '../normalizers';
+import { parsePath } from './eventbridge-pattern';
 
-/** What the filter needs of a rule: its query and the sources its index patterns select. */
+/**
+ * What the filter needs of a rule: its query and the sources its index patterns select. A rule without its
+ * parsed query could match anything: then nothing is filtered. (A `DetectorRule` is one.)
+ */
 export interface PrefilterRule {
-  readonly ast: KqlNode;
+  readonly ast?: KqlNode | undefined;
   readonly sources: readonly SourceName[];
 }
 
-/** `true` when a rule could match a record in this payload text: parse it. `false`: skip it. */
-export type PayloadTextFilter = (text: string) => boolean;
+/**
+ * `true` when a rule could match a record in this payload: parse it. `false`: skip it. The payload is its
+ * bytes after gunzip, before any UTF-8 decoding: a `Uint8Array`, or, with `encoding` `'latin1'`, a string of
+ * one char per byte (what `atob` returns, and what the detect pipeline passes: the form V8 searches
+ * fastest). A string without `encoding` is text, read as its UTF-8 bytes.
+ */
+export type PayloadFilter = (payload: Uint8Array | string, encoding?: 'latin1') => boolean;
 
 export interface LiteralPrefilter {
   /** Undefined when some rule can match without any literal (nothing could be skipped): don't filter. */
-  readonly test: PayloadTextFilter | undefined;
-  /** The condition in words, for logs and reviewers: `("iam.amazonaws.com" and ("DeleteAccessKey" or …)) or …`. */
+  readonly test: PayloadFilter | undefined;
+  /**
+   * The condition in words, for logs and reviewers: `(eventSource:"iam.amazonaws.com" and …) or …`
+   * (`key:needle` for a needle in the key's string value).
+   */
   readonly description: string;
 }
 
-/** A needle: text that must appear in the payload (in the lower-cased payload when `ignoreCase`). */
+/**
+ * Non-ASCII characters whose `toLowerCase()` holds ASCII, with that ASCII: a case-insensitive raw
+ * comparison (`rawMatchHolds`, the normalizers' catalog look-ups) sees `k` in `storageAccounts/listKeys`
+ * spelled with U+212A, which no byte search for `k` finds. Complete for this runtime's Unicode data:
+ * `test/compile/prefilter-folding.test.ts` checks every code point.
+ */
+export const FOLDS_INTO_ASCII: readonly { readonly char: string; readonly ascii: string }[] = [
+  { char: '\u0130', ascii: 'i' },
+  { char: '\u212a', ascii: 'k' },
+];
+
+/** A needle: text that must appear in the payload (in any ASCII case when `ignoreCase`). */
 interface Needle {
   readonly kind: 'needle';
+  /** As JSON spells it (lower case when `ignoreCase`), after its key if it has one, for `describe`. */
+  readonly label: string;
+  /** As bytes, one char per byte. */
   readonly text: string;
   readonly ignoreCase: boolean;
-  /** The guessed chance that a record contains it (see `FIELD_SELECTIVITY`). */
-  readonly selectivity: number;
   /**
-   * The end of `text` from its rarest character on, searched first: a search is only as fast as the
-   * first character of what it looks for is rare, and `"` is the commonest character of JSON.
+   * Where it must stand: at the start or the end of the string value of `key`, anywhere, or (`object`,
+   * with no text) the value of `key` must be an object: the keys on the way to a raw value.
    */
-  readonly anchor: string;
+  readonly at: 'start' | 'end' | 'anywhere' | 'object';
+  /** That key, quoted, as bytes: checked before the value when the needle is its own spot. */
+  readonly key: string | undefined;
+  /** The guessed chance that a record holds it (see `FIELD_SELECTIVITY`). */
+  readonly selectivity: number;
   /** The pieces between `/`s, for a payload that escapes `/` as `\/`. */
   readonly pieces: readonly string[];
-  /** Index of this needle's search result in a payload's memo (set when the filter is compiled). */
+  /** What a probe finds for it: itself, or its key (set by `Spots.assign`). */
+  spot: Spot;
+  /** Its slot in the payload's memo (set when the filter is compiled). */
   id: number;
-  /** Index of the anchor's search result: needles share anchors (`setiampolicy"`, `.setiampolicy"`). */
-  anchorId: number;
+}
+
+/**
+ * What a probe finds: a needle (then the key before its value, if it has one), or a key whose values hold
+ * needles (then each needle in the value after it). See `Spots.assign`.
+ */
+interface Spot {
+  /** As bytes, one char per byte: the needle, or the key quoted (`"eventSource"`). */
+  readonly text: string;
+  readonly ignoreCase: boolean;
+  readonly isKey: boolean;
+  /** The needle it is, or the needles its values are checked for. */
+  readonly needles: Needle[];
+  /** Set when the probes are chosen: the probe that finds it, and where the probe sits in `text`. */
+  probe: Probe;
+  offset: number;
+  /**
+   * A char of `text` next to the probe, compared before the rest (-1: none), so that a hit of a probe
+   * that serves several spots (`Na`) costs one comparison for each spot it is not.
+   */
+  precheck: number;
+}
+
+/**
+ * What is searched for: a few characters of some spots, in every spelling they can have (`y"` and `Y"`
+ * for `setiampolicy"` in any case). Each hit is compared with every spot the probe serves, in place, so one
+ * search answers for all of them (and for every needle of theirs).
+ */
+interface Probe {
+  readonly spellings: readonly string[];
+  readonly spots: readonly Spot[];
+  /** About what a search costs, in nanoseconds on a 2 KB record (see `SCAN`). */
+  readonly cost: number;
+  readonly id: number;
 }
 
 type Condition =
@@ -76,61 +159,137 @@ type Condition =
 
 const TRUE: Condition = { kind: 'true' };
 const FALSE: Condition = { kind: 'false' };
+const NO_PROBE: Probe = { spellings: [], spots: [], cost: 0, id: -1 };
+const NO_SPOT: Spot = {
+  text: '',
+  ignoreCase: false,
+  isKey: false,
+  needles: [],
+  probe: NO_PROBE,
+  offset: 0,
+  precheck: -1,
+};
 
 /**
  * Compiles the rules into one filter: a payload passes when any rule, for any of its sources, could match
  * a record in it.
  */
 export function compileLiteralPrefilter(rules: readonly PrefilterRule[]): LiteralPrefilter {
-  const condition = any(rules.flatMap((rule) => rule.sources.map((source) => conditionOf(rule.ast, source))));
+  const spots = new Spots();
+  const condition = any(
+    rules.flatMap((rule) =>
+      rule.sources.map((source) => (rule.ast === undefined ? TRUE : conditionOf(rule.ast, source, spots))),
+    ),
+  );
   const description = describe(condition);
   if (condition.kind === 'true') return { test: undefined, description };
-  const slots = numberSearches(condition);
-  const evaluate = evaluator(condition);
-  const test: PayloadTextFilter = (text) => {
-    if (text.includes('\\u') || (text.includes('data') && PUB_SUB_DATA.test(text))) return true;
-    return evaluate(new Payload(text, slots));
+  spots.assign(needlesOf(condition));
+  const used = usedSpots(condition);
+  const probes = planProbes(used);
+  const needles = used.flatMap((spot) => spot.needles);
+  needles.forEach((needle, id) => {
+    needle.id = id;
+  });
+  const scan = new Scan(needles.length, probes.length, foldsFor(needles));
+  const planned = plan(condition, new Set());
+  const evaluate = generatedEvaluator(planned, probes) ?? evaluator(planned);
+  const test: PayloadFilter = (payload, encoding) => {
+    const passed = scan.start(byteString(payload, encoding));
+    const result = passed || evaluate(scan) || scan.hidesNeedles();
+    scan.end();
+    return result;
   };
   return { test, description };
 }
 
-/** `"data": "…"`: a Pub/Sub message whose records `recordsFromDocument` decodes from a string. */
-const PUB_SUB_DATA = /"data"\s*:\s*"/;
+// ---------------------------------------------------------------------------------------------------------
+// Rules → conditions
 
-/** Gives every distinct search (needle, anchor; case-sensitive or not) a memo slot; returns the count. */
-function numberSearches(condition: Condition): number {
-  const slots = new Map<string, number>();
-  const slot = (text: string, ignoreCase: boolean): number => {
-    const key = `${ignoreCase ? 'i' : 's'}${text}`;
-    let index = slots.get(key);
-    if (index === undefined) {
-      index = slots.size;
-      slots.set(key, index);
+/** The needles and keys of one compilation, each made once, so equal needles share a memo slot. */
+class Spots {
+  private readonly byText = new Map<string, Spot>();
+  private readonly needles = new Map<string, Needle>();
+
+  /** The needle that `text` stands `at` in the value of `key`, or anywhere if `key` is undefined. */
+  needle(
+    label: string,
+    text: string,
+    ignoreCase: boolean,
+    at: Needle['at'],
+    key: string | undefined,
+    selectivity: number,
+  ): Needle {
+    const id = JSON.stringify([label, text, ignoreCase, at, key]);
+    let needle = this.needles.get(id);
+    if (needle === undefined) {
+      needle = {
+        kind: 'needle',
+        label,
+        text,
+        ignoreCase,
+        at,
+        key,
+        selectivity,
+        pieces: (at === 'object' ? (key as string) : text).split('/').filter((piece) => piece !== ''),
+        spot: NO_SPOT,
+        id: -1,
+      };
+      this.needles.set(id, needle);
     }
-    return index;
-  };
-  const visit = (part: Condition): void => {
-    if (part.kind === 'needle') {
-      part.id = slot(part.text, part.ignoreCase);
-      part.anchorId = slot(part.anchor, part.ignoreCase);
-    } else if (part.kind === 'all' || part.kind === 'any') part.of.forEach(visit);
-  };
-  visit(condition);
-  return slots.size;
+    return needle;
+  }
+
+  /**
+   * Gives every needle its spot. A key's needles are all found through the key, or each through its own
+   * probe (then the key is checked before the value), whichever is cheaper: `"eventSource"` costs less than
+   * `z` (for `"iam.amazonaws.com"`) and `g` (for `"gcp.iam"`) together, and serves every rule's provider.
+   */
+  assign(needles: readonly Needle[]): void {
+    const byKey = new Map<string, Needle[]>();
+    for (const needle of needles) {
+      if (needle.key === undefined) {
+        needle.spot = this.spot(needle.text, needle.ignoreCase, false);
+        needle.spot.needles.push(needle);
+      } else byKey.set(needle.key, [...(byKey.get(needle.key) ?? []), needle]);
+    }
+    for (const [key, ofKey] of byKey) {
+      const throughKey =
+        ofKey.some((needle) => needle.at === 'object') ||
+        cheapestProbe(key, false) <=
+          ofKey.reduce((sum, needle) => sum + cheapestProbe(needle.text, needle.ignoreCase), 0);
+      for (const needle of ofKey) {
+        needle.spot = throughKey
+          ? this.spot(key, false, true)
+          : this.spot(needle.text, needle.ignoreCase, false, key);
+        needle.spot.needles.push(needle);
+      }
+    }
+  }
+
+  /** A spot; needles of a key found through their own probes share them only with that key's. */
+  private spot(text: string, ignoreCase: boolean, isKey: boolean, owner = ''): Spot {
+    const id = `${isKey ? 'k' : ignoreCase ? 'i' : 's'}${owner}${text}`;
+    let spot = this.byText.get(id);
+    if (spot === undefined) {
+      spot = { text, ignoreCase, isKey, needles: [], probe: NO_PROBE, offset: 0, precheck: -1 };
+      this.byText.set(id, spot);
+    }
+    return spot;
+  }
 }
 
-function conditionOf(node: KqlNode, source: SourceName): Condition {
+function conditionOf(node: KqlNode, source: SourceName, spots: Spots): Condition {
   switch (node.type) {
     case 'and':
-      return all(node.children.map((child) => conditionOf(child, source)));
+      return all(node.children.map((child) => conditionOf(child, source, spots)));
     case 'or':
-      return any(node.children.map((child) => conditionOf(child, source)));
+      return any(node.children.map((child) => conditionOf(child, source, spots)));
     case 'is': {
       if (node.field === null || node.field.kind !== 'literal' || node.value.kind !== 'literal') return TRUE;
       const matches = rawMatchesFor(source, node.field.value, node.value.value);
       if (matches === undefined) return TRUE;
-      const field = node.field.value;
-      return any(matches.map((match) => needleOf(match, field)));
+      const selectivity = FIELD_SELECTIVITY[node.field.value] ?? 0.5;
+      return any(matches.map((match) => rawCondition(match, selectivity, spots)));
     }
     default:
       // not, range, exists, nested, all: nothing a literal search can rule out.
@@ -138,79 +297,75 @@ function conditionOf(node: KqlNode, source: SourceName): Condition {
   }
 }
 
-/** The text a raw condition's value leaves in JSON, quotes included where the value starts or ends. */
-function needleOf(match: RawMatch, field: string): Condition {
+/** A raw condition as needles: the value in the string value of the path's last key, and the other keys. */
+function rawCondition(match: RawMatch, selectivity: number, spots: Spots): Condition {
   const ignoreCase = match.op.endsWith('IgnoreCase');
-  const escaped = jsonEscape(match.value);
-  // Lower-casing is only exact on ASCII; anything else in a case-insensitive value stays unfiltered.
-  if (escaped === undefined || (ignoreCase && !/^[\x20-\x7e]*$/.test(match.value))) return TRUE;
-  const value = ignoreCase ? escaped.toLowerCase() : escaped;
-  let text: string;
-  switch (match.op) {
-    case 'equals':
-    case 'equalsIgnoreCase':
-      text = `"${value}"`;
-      break;
-    case 'prefix':
-    case 'prefixIgnoreCase':
-      text = `"${value}`;
-      break;
-    case 'suffixIgnoreCase':
-      text = `${value}"`;
-      break;
+  const value = jsonText(match.value);
+  if (value === undefined) return TRUE;
+  // Only ASCII case is ignored: a case-insensitive value with anything else stays unfiltered.
+  if (ignoreCase && !/^[\x20-\x7e]*$/.test(match.value)) return TRUE;
+  const spelled = ignoreCase ? value.toLowerCase() : value;
+  const [label, at] =
+    match.op === 'suffixIgnoreCase'
+      ? [`${spelled}"`, 'end' as const]
+      : match.op === 'prefix' || match.op === 'prefixIgnoreCase'
+        ? [`"${spelled}`, 'start' as const]
+        : [`"${spelled}"`, 'start' as const];
+  let keys: string[];
+  try {
+    keys = parsePath(match.path);
+  } catch {
+    keys = [];
   }
-  return {
-    kind: 'needle',
-    text,
+  const quoted = keys.map((key) => jsonText(key));
+  if (keys.length === 0 || quoted.some((key) => key === undefined)) {
+    return spots.needle(label, bytes(label), ignoreCase, 'anywhere', undefined, selectivity);
+  }
+  const last = keys[keys.length - 1] as string;
+  const needle = spots.needle(
+    `${last}:${label}`,
+    bytes(label),
     ignoreCase,
-    selectivity: FIELD_SELECTIVITY[field] ?? 0.5,
-    anchor: anchorOf(text),
-    pieces: text.split('/').filter((piece) => piece !== ''),
-    id: -1,
-    anchorId: -1,
-  };
+    at,
+    bytes(`"${quoted[quoted.length - 1]}"`),
+    selectivity,
+  );
+  const parents = quoted
+    .slice(0, -1)
+    .map((key) => spots.needle(`${key}:{…}`, '', false, 'object', bytes(`"${key}"`), KEY_SELECTIVITY));
+  return all([needle, ...parents]);
+}
+
+/** A payload as `PayloadFilter` takes it → its bytes, one char per byte. */
+function byteString(payload: Uint8Array | string, encoding: 'latin1' | undefined): string {
+  if (typeof payload === 'string') return encoding === 'latin1' ? payload : bytes(payload);
+  const buffer = Buffer.isBuffer(payload)
+    ? payload
+    : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return buffer.toString('latin1');
+}
+
+/** A string as UTF-8 bytes, one char per byte (the same string when it is ASCII). */
+function bytes(text: string): string {
+  return Buffer.byteLength(text, 'utf8') === text.length
+    ? text
+    : Buffer.from(text, 'utf8').toString('latin1');
 }
 
 /**
- * How likely a record is to contain a needle of the field, for ordering only: an action is rarer than its
+ * How likely a record is to hold a needle of the field, for ordering only: an action is rarer than its
  * provider (`"iam.amazonaws.com"` is in every IAM record, `"DeleteAccessKey"` in few).
  */
-const FIELD_SELECTIVITY: Readonly<Record<string, number>> = { 'event.action': 0.02, 'event.provider': 0.3 };
-
-/** Shorter anchors than this match too often by chance to rule anything out. */
-const MIN_ANCHOR = 6;
-/**
- * How common a character is in audit-log JSON, roughly: punctuation, digits, vowels and frequent consonants
- * high; rare letters low. Only the order matters, and only for speed (any anchor is sound).
- */
-const COMMON = '"/:,.-_0123456789 eaoistnrlcmdupgh';
-const RARE = 'zqxjkvwyfb';
-
-function rarity(char: string): number {
-  const common = COMMON.indexOf(char);
-  if (common !== -1) return 100 - common;
-  const rare = RARE.indexOf(char);
-  if (rare !== -1) return rare;
-  // Upper-case letters and anything else: between the two.
-  return 20;
-}
-
-function anchorOf(text: string): string {
-  // A leading quote is the worst first character there is; the quote is checked with the whole needle.
-  if (text.length <= MIN_ANCHOR) return text.startsWith('"') && text.length > 3 ? text.slice(1) : text;
-  let best = text.startsWith('"') ? 1 : 0;
-  for (let i = best + 1; i <= text.length - MIN_ANCHOR; i++) {
-    if (rarity(text[i] as string) < rarity(text[best] as string)) best = i;
-  }
-  return text.slice(best);
-}
+const FIELD_SELECTIVITY: Readonly<Record<string, number>> = { 'event.action': 0.02, 'event.provider': 0.1 };
+/** A key is in every record of its cloud. */
+const KEY_SELECTIVITY = 0.2;
 
 /**
- * The value as a JSON writer writes it inside a string, given that the payload has no `\u` escapes:
+ * The string inside JSON quotes as a JSON writer writes it, given that the payload has no `\u` escapes:
  * `"` and `\` escaped, the controls that have short escapes as those; undefined for other control
  * characters, which only `\u` can spell.
  */
-function jsonEscape(value: string): string | undefined {
+function jsonText(value: string): string | undefined {
   let out = '';
   for (const char of value) {
     const code = char.charCodeAt(0);
@@ -237,8 +392,9 @@ function all(conditions: readonly Condition[]): Condition {
   for (const condition of conditions) {
     if (condition.kind === 'false') return FALSE;
     if (condition.kind === 'true') continue;
-    if (condition.kind === 'all') kept.push(...condition.of);
-    else if (!kept.some((other) => same(other, condition))) kept.push(condition);
+    for (const part of condition.kind === 'all' ? condition.of : [condition]) {
+      if (!kept.some((other) => same(other, part))) kept.push(part);
+    }
   }
   if (kept.length === 0) return TRUE;
   return kept.length === 1 ? (kept[0] as Condition) : { kind: 'all', of: kept };
@@ -249,102 +405,348 @@ function any(conditions: readonly Condition[]): Condition {
   for (const condition of conditions) {
     if (condition.kind === 'true') return TRUE;
     if (condition.kind === 'false') continue;
-    if (condition.kind === 'any')
-      kept.push(...condition.of.filter((inner) => !kept.some((k) => same(k, inner))));
-    else if (!kept.some((other) => same(other, condition))) kept.push(condition);
+    for (const part of condition.kind === 'any' ? condition.of : [condition]) {
+      if (!kept.some((other) => same(other, part))) kept.push(part);
+    }
   }
   if (kept.length === 0) return FALSE;
-  return kept.length === 1 ? (kept[0] as Condition) : { kind: 'any', of: kept };
+  if (kept.length === 1) return kept[0] as Condition;
+  const conjuncts = kept.map((part) => (part.kind === 'all' ? part.of : [part]));
+  const has = (set: readonly Condition[], part: Condition): boolean => set.some((other) => same(other, part));
+  // a or (a and b) → a.
+  const needed = kept.filter((_, i) => {
+    const mine = conjuncts[i] as readonly Condition[];
+    return !conjuncts.some(
+      (set, j) => j !== i && set.every((part) => has(mine, part)) && (set.length < mine.length || j < i),
+    );
+  });
+  if (needed.length === 1) return needed[0] as Condition;
+  // (a and b) or (a and c) or d → (a and (b or c)) or d, for the conjunct the most parts share: it is
+  // searched once, and rules them all out at once.
+  const sets = needed.map((part) => (part.kind === 'all' ? part.of : [part]));
+  let shared: Condition | undefined;
+  let sharedBy = 1;
+  for (const set of sets) {
+    if (set.length < 2) continue;
+    for (const part of set) {
+      const count = sets.filter((other) => other.length > 1 && has(other, part)).length;
+      if (count > sharedBy) {
+        shared = part;
+        sharedBy = count;
+      }
+    }
+  }
+  if (shared === undefined) return { kind: 'any', of: needed };
+  const factor = shared;
+  const inner = sets.filter((set) => set.length > 1 && has(set, factor));
+  const outer = needed.filter((_, i) => !inner.includes(sets[i] as readonly Condition[]));
+  const factored = all([factor, any(inner.map((set) => all(set.filter((part) => !same(part, factor)))))]);
+  return outer.length === 0 ? factored : any([factored, ...outer]);
 }
 
 function same(a: Condition, b: Condition): boolean {
-  return describe(a) === describe(b);
+  return a === b || describe(a) === describe(b);
 }
 
-/** One payload: the text, its lower-cased form made on first need, and whether it escapes `/`. */
-class Payload {
-  private lower: string | undefined;
-  readonly escapesSlash: boolean;
-  /** Search results so far, by slot: 0 not searched, 1 found, 2 absent. */
-  private readonly memo: Uint8Array;
+const descriptions = new WeakMap<Condition, string>();
 
-  constructor(
-    readonly text: string,
-    slots: number,
-  ) {
-    this.escapesSlash = text.includes('\\/');
-    this.memo = new Uint8Array(slots);
+function describe(condition: Condition): string {
+  let description = descriptions.get(condition);
+  if (description === undefined) {
+    description = describeNow(condition);
+    descriptions.set(condition, description);
   }
-
-  has(needle: Needle): boolean {
-    const known = this.memo[needle.id];
-    if (known !== 0) return known === 1;
-    const found = this.search(needle);
-    this.memo[needle.id] = found ? 1 : 2;
-    return found;
-  }
-
-  private search(needle: Needle): boolean {
-    let haystack = this.text;
-    if (needle.ignoreCase) {
-      this.lower ??= this.text.toLowerCase();
-      haystack = this.lower;
-    }
-    if (this.escapesSlash) {
-      for (const piece of needle.pieces) if (!haystack.includes(piece)) return false;
-      return true;
-    }
-    if (needle.anchor === needle.text) return haystack.includes(needle.text);
-    const known = this.memo[needle.anchorId];
-    const anchored = known === 0 ? haystack.includes(needle.anchor) : known === 1;
-    this.memo[needle.anchorId] = anchored ? 1 : 2;
-    return anchored && haystack.includes(needle.text);
-  }
+  return description;
 }
 
-type Evaluate = (payload: Payload) => boolean;
-
-function evaluator(condition: Condition): Evaluate {
+function describeNow(condition: Condition): string {
   switch (condition.kind) {
     case 'true':
-      return () => true;
+      return 'anything';
     case 'false':
-      return () => false;
+      return 'nothing';
     case 'needle':
-      return (payload) => payload.has(condition);
-    case 'all': {
-      // Cheapest way to a "no" first: searches it costs over the chance that it says no.
-      const rank = (part: Condition): number => searches(part) / Math.max(1 - chance(part), 1e-6);
-      const parts = [...condition.of].sort((a, b) => rank(a) - rank(b)).map(evaluator);
-      return (payload) => {
-        for (const part of parts) if (!part(payload)) return false;
-        return true;
-      };
+      return condition.ignoreCase ? `${condition.label} (any case)` : condition.label;
+    case 'all':
+      return `(${condition.of.map(describe).join(' and ')})`;
+    case 'any':
+      return `(${condition.of.map(describe).join(' or ')})`;
+  }
+}
+
+/** The needles the condition holds, each once. */
+function needlesOf(condition: Condition): Needle[] {
+  const needles = new Set<Needle>();
+  const visit = (part: Condition): void => {
+    if (part.kind === 'needle') needles.add(part);
+    else if (part.kind === 'all' || part.kind === 'any') part.of.forEach(visit);
+  };
+  visit(condition);
+  return [...needles];
+}
+
+/** The spots of the needles the condition still holds, each once. */
+function usedSpots(condition: Condition): Spot[] {
+  const spots = new Set<Spot>();
+  const visit = (part: Condition): void => {
+    if (part.kind === 'needle') spots.add(part.spot);
+    else if (part.kind === 'all' || part.kind === 'any') part.of.forEach(visit);
+  };
+  visit(condition);
+  return [...spots];
+}
+
+/** The UTF-8 bytes (one char per byte) of the `FOLDS_INTO_ASCII` characters some needle could be missing. */
+function foldsFor(needles: readonly Needle[]): string[] {
+  return FOLDS_INTO_ASCII.filter(({ ascii }) =>
+    needles.some((needle) => needle.ignoreCase && [...ascii].some((char) => needle.text.includes(char))),
+  ).map(({ char }) => bytes(char));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Probes
+
+/**
+ * Characters per thousand in audit-log JSON, the most any cloud's records have (the shipped samples and
+ * the benchmark's generated records of each cloud), commonest first; anything not listed is rarer than all
+ * of them. Only for speed: any probe is sound.
+ */
+const FREQUENCY: ReadonlyMap<string, number> = new Map(
+  (
+    '"107.6 e88.2 o55.1 t52.7 c49.6 a49.4 447.6 r45 i44 s42.6 :42.3 040.1 n37 /36.5 132.7 -31.8 d28.5 ' +
+    '227.8 l27.1 m27 p26.4 .26.2 ,26 u25.3 322.2 g22 f19.5 A18.1 b17.6 516.8 716.5 614.4 813.9 912.2 ' +
+    'I11.5 v11 y10.8 S10.8 h10.5 R10.2 E9.7 T9.1 O8.9 {8.6 }8.6 C8.4 w7.1 j6.6 P6.2 \\6.1 D5.8 M5.4 ' +
+    '#5.2 N5.1 U4.8 L4.7 x4.1 _4 F3.8 q3.7 G3.7 k3.6 H3.2 W3.2 B3.2 z3.1 @3.1 K3 V2.7 X2.2 Y2.1 Z2.1 ' +
+    'J2.1 (1.4 )1.4 Q1.4 [1.2 ]1.2 %0.8'
+  )
+    .split(' ')
+    .map((entry) => [entry[0] as string, Number(entry.slice(1))]),
+);
+/** A space is common too (pretty-printed JSON), but cannot sit in the list above. */
+const SPACE_FREQUENCY = 9.9;
+
+function frequency(char: string): number {
+  return char === ' ' ? SPACE_FREQUENCY : (FREQUENCY.get(char) ?? 0.1);
+}
+
+/**
+ * Rough costs, in nanoseconds on a 2 KB record on the benchmark machine, for choosing probes and ordering
+ * searches: a search that finds nothing; then, per thousand characters of the frequency of its first
+ * character, the stops the engine makes at a longer probe's false starts, or the hits of a one-character
+ * probe, which this module compares with its spots.
+ */
+const SCAN = 40;
+const STOP = 36;
+const STOP_HERE = 60;
+/** Probes are up to this long; each char less costs this much (false hits). */
+const MAX_PROBE = 4;
+const SHORT_PROBE = 10;
+/** How much dearer than its cheapest probe a spot's probe may be, to share one. */
+const SHARE_AT = 1.5;
+
+/**
+ * Chooses the probes: every spot gets one, and probes are shared wherever that costs little. A probe is
+ * any run of up to `MAX_PROBE` characters of a spot, spelled as the spot spells it, or, when it holds at
+ * most one letter, in both cases of that letter, so that it finds the spot whatever its case (`y"`, `Y"`).
+ */
+function planProbes(spots: readonly Spot[]): Probe[] {
+  interface Candidate {
+    readonly spellings: readonly string[];
+    readonly cost: number;
+    /** Spot → where the probe sits in it. */
+    readonly offsets: Map<Spot, number>;
+  }
+  const candidates = new Map<string, Candidate>();
+  const offer = (spellings: readonly string[], spot: Spot, offset: number): void => {
+    const key = spellings.join('\u0000');
+    let candidate = candidates.get(key);
+    if (candidate === undefined) {
+      candidate = { spellings, cost: probeCost(spellings), offsets: new Map() };
+      candidates.set(key, candidate);
     }
-    case 'any': {
-      // Cheapest way to a "yes" first.
-      const rank = (part: Condition): number => searches(part) / Math.max(chance(part), 1e-6);
-      const parts = [...condition.of].sort((a, b) => rank(a) - rank(b)).map(evaluator);
-      return (payload) => {
-        for (const part of parts) if (part(payload)) return true;
-        return false;
-      };
+    if (!candidate.offsets.has(spot)) candidate.offsets.set(spot, offset);
+  };
+  for (const spot of spots) {
+    for (const { spellings, at } of probesIn(spot.text, spot.ignoreCase)) offer(spellings, spot, at);
+  }
+  // A spot only shares a probe that costs little more than its own cheapest: a probe that serves many
+  // spots but stops everywhere (`/`) would cost every payload more than it saves.
+  const cheapest = new Map<Spot, number>();
+  for (const candidate of candidates.values()) {
+    for (const spot of candidate.offsets.keys()) {
+      cheapest.set(spot, Math.min(cheapest.get(spot) ?? Number.POSITIVE_INFINITY, candidate.cost));
+    }
+  }
+  const acceptable = (candidate: Candidate, spot: Spot): boolean =>
+    candidate.cost <= (cheapest.get(spot) as number) * SHARE_AT;
+  // Greedy: the probe that serves the most spots for its cost, until every spot has one.
+  const chosen: Candidate[] = [];
+  const servedBy = new Map<Spot, Candidate>();
+  while (servedBy.size < spots.length) {
+    let best: Candidate | undefined;
+    let bestScore = Number.POSITIVE_INFINITY;
+    for (const candidate of candidates.values()) {
+      let serves = 0;
+      for (const spot of candidate.offsets.keys()) {
+        if (!servedBy.has(spot) && acceptable(candidate, spot)) serves += 1;
+      }
+      if (serves > 0 && candidate.cost / serves < bestScore) {
+        best = candidate;
+        bestScore = candidate.cost / serves;
+      }
+    }
+    if (best === undefined) throw new Error('unreachable: every spot offers probes');
+    for (const spot of best.offsets.keys()) {
+      if (!servedBy.has(spot) && acceptable(best, spot)) servedBy.set(spot, best);
+    }
+    chosen.push(best);
+  }
+  // Then drop each probe whose searches another chosen probe makes anyway, if that one can serve its
+  // spots: greedy may take `z` for two spots before `z`/`Z` for those two and a third.
+  for (const candidate of [...chosen]) {
+    const mine = [...servedBy].filter(([, by]) => by === candidate).map(([spot]) => spot);
+    const wider = chosen.find(
+      (other) =>
+        other !== candidate &&
+        candidate.spellings.every((spelling) => other.spellings.includes(spelling)) &&
+        mine.every((spot) => other.offsets.has(spot)),
+    );
+    if (wider !== undefined) {
+      for (const spot of mine) servedBy.set(spot, wider);
+      chosen.splice(chosen.indexOf(candidate), 1);
+    }
+  }
+  return chosen.map((candidate, id) => {
+    const served = spots.filter((spot) => servedBy.get(spot) === candidate);
+    const probe: Probe = { spellings: candidate.spellings, spots: served, cost: candidate.cost, id };
+    for (const spot of served) {
+      spot.probe = probe;
+      spot.offset = candidate.offsets.get(spot) as number;
+      const after = spot.offset + (candidate.spellings[0] as string).length;
+      const next = spot.offset > 0 ? spot.offset - 1 : after < spot.text.length ? after : -1;
+      spot.precheck = spot.ignoreCase || next === -1 ? -1 : next;
+    }
+    return probe;
+  });
+}
+
+/** Every probe that finds `text`: its runs of up to `MAX_PROBE` characters, spelled every way they can be. */
+function* probesIn(text: string, ignoreCase: boolean): Generator<{ spellings: string[]; at: number }> {
+  for (let at = 0; at < text.length; at++) {
+    for (let end = at + 1; end <= Math.min(text.length, at + MAX_PROBE); end++) {
+      const run = text.slice(at, end);
+      const letters = [...run].filter((char) => isAsciiLetter(char.charCodeAt(0)));
+      if (letters.length <= 1) yield { spellings: caseSpellings(run), at };
+      if (!ignoreCase) yield { spellings: [run], at };
     }
   }
 }
 
-/** About how many text searches a condition costs when it is false (lower-cased ones cost more). */
-function searches(condition: Condition): number {
+function cheapestProbe(text: string, ignoreCase: boolean): number {
+  let cheapest = Number.POSITIVE_INFINITY;
+  for (const { spellings } of probesIn(text, ignoreCase)) cheapest = Math.min(cheapest, probeCost(spellings));
+  return cheapest;
+}
+
+/** A run with at most one ASCII letter, spelled with that letter in each case (one spelling without one). */
+function caseSpellings(run: string): string[] {
+  const lower = run.toLowerCase();
+  const upper = run.toUpperCase();
+  return lower === upper ? [run] : [lower, upper];
+}
+
+function probeCost(spellings: readonly string[]): number {
+  let cost = 0;
+  for (const spelling of spellings) {
+    cost += SCAN + frequency(spelling[0] as string) * (spelling.length === 1 ? STOP_HERE : STOP);
+    // A longer probe stops as often but is found less often where no spot is (`De` in `"DeleteBucket"`).
+    cost += SHORT_PROBE * (MAX_PROBE - spelling.length);
+  }
+  return cost;
+}
+
+function isAsciiLetter(code: number): boolean {
+  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Evaluation order
+
+/**
+ * Orders the condition for the common case, a payload that holds none of the needles, walking it as the
+ * evaluator will and counting the probes searched so far as free (one search answers for every spot its
+ * probe serves): an `any` must rule out every part, and takes them cheapest first; an `all` takes first the
+ * part that rules it out cheapest, over the chance that it does.
+ */
+function plan(condition: Condition, searched: Set<Probe>): Condition {
   switch (condition.kind) {
     case 'needle':
-      return condition.ignoreCase ? 1.2 : 1;
-    case 'all':
-      return Math.min(...condition.of.map(searches));
-    case 'any':
-      return condition.of.reduce((sum, part) => sum + searches(part), 0);
+      searched.add(condition.spot.probe);
+      return condition;
+    case 'any': {
+      const left = [...condition.of];
+      const ordered: Condition[] = [];
+      while (left.length > 0) {
+        let next = 0;
+        for (let i = 1; i < left.length; i++) {
+          if (ruleOutCost(left[i] as Condition, searched) < ruleOutCost(left[next] as Condition, searched))
+            next = i;
+        }
+        ordered.push(plan(left.splice(next, 1)[0] as Condition, searched));
+      }
+      return { kind: 'any', of: ordered };
+    }
+    case 'all': {
+      const [first, ...rest] = byRank(condition.of, searched) as [Condition, ...Condition[]];
+      const planned = plan(first, searched);
+      // The rest only runs when the first part holds, which is not the common case: plan it on a copy.
+      const after = new Set(searched);
+      return { kind: 'all', of: [planned, ...rest.map((part) => plan(part, after))] };
+    }
+    default:
+      return condition;
+  }
+}
+
+/** What ruling a condition out costs, given the probes already searched (see `SCAN`). */
+function ruleOutCost(condition: Condition, searched: ReadonlySet<Probe>): number {
+  switch (condition.kind) {
+    case 'needle':
+      return searched.has(condition.spot.probe) ? 0 : condition.spot.probe.cost;
+    case 'any': {
+      const more = new Set(searched);
+      let sum = 0;
+      for (const part of condition.of) {
+        sum += ruleOutCost(part, more);
+        probesOf(part, more);
+      }
+      return sum;
+    }
+    case 'all': {
+      // Each part runs if the ones before it held.
+      let sum = 0;
+      let reached = 1;
+      for (const part of byRank(condition.of, searched)) {
+        sum += reached * ruleOutCost(part, searched);
+        reached *= chance(part);
+      }
+      return sum;
+    }
     default:
       return 0;
   }
+}
+
+/** The parts of an `all` in the order that rules it out cheapest: cost over the chance to rule it out. */
+function byRank(parts: readonly Condition[], searched: ReadonlySet<Probe>): Condition[] {
+  const rank = (part: Condition): number => ruleOutCost(part, searched) / Math.max(1 - chance(part), 1e-6);
+  return [...parts].sort((a, b) => rank(a) - rank(b));
+}
+
+function probesOf(condition: Condition, into: Set<Probe>): void {
+  if (condition.kind === 'needle') into.add(condition.spot.probe);
+  else if (condition.kind === 'any' || condition.kind === 'all')
+    for (const part of condition.of) probesOf(part, into);
 }
 
 /** A guess at how often a condition holds in a record, from what its needles are made of. */
@@ -363,17 +765,309 @@ function chance(condition: Condition): number {
   }
 }
 
-function describe(condition: Condition): string {
+type Evaluate = (scan: Scan) => boolean;
+
+/** Beyond this many parts the condition is evaluated by `evaluator`'s closures: the source would be large. */
+const MAX_GENERATED_PARTS = 5_000;
+
+/**
+ * The condition as one generated function of `&&` and `||` over the memo (`Scan.has` inline), which V8
+ * compiles to straight-line code: a tree of closures costs more than the searches, most answers coming from
+ * the memo. Only needle and probe indexes reach the source. Undefined where code generation is unavailable
+ * (`--disallow-code-generation-from-strings`) or the condition is too large: `evaluator` then.
+ */
+function generatedEvaluator(condition: Condition, probes: readonly Probe[]): Evaluate | undefined {
+  let parts = 0;
+  const source = (part: Condition): string => {
+    parts += 1;
+    switch (part.kind) {
+      case 'true':
+        return 'true';
+      case 'false':
+        return 'false';
+      case 'needle': {
+        // `scan.has`, inline.
+        const probe = part.spot.probe.id;
+        return `(f[${part.id}] === r || (s[${probe}] !== r && (scan.search(p[${probe}]), f[${part.id}] === r)))`;
+      }
+      case 'all':
+        return `(${part.of.map(source).join(' && ')})`;
+      case 'any':
+        return `(${part.of.map(source).join(' || ')})`;
+    }
+  };
+  const expression = source(condition);
+  if (parts > MAX_GENERATED_PARTS) return undefined;
+  const body = [
+    "'use strict';",
+    'return function evaluate(scan) {',
+    '  const f = scan.found, s = scan.searched, r = scan.round;',
+    `  return ${expression};`,
+    '};',
+  ].join('\n');
+  try {
+    return new Function('p', body)(probes) as Evaluate;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The condition as closures: parts in the order given (see `plan`), stopping as soon as it is decided.
+ * Needles are asked directly rather than through a function each: most parts are needles.
+ */
+function evaluator(condition: Condition): Evaluate {
   switch (condition.kind) {
     case 'true':
-      return 'anything';
+      return () => true;
     case 'false':
-      return 'nothing';
+      return () => false;
     case 'needle':
-      return condition.ignoreCase ? `${condition.text} (any case)` : condition.text;
-    case 'all':
-      return `(${condition.of.map(describe).join(' and ')})`;
-    case 'any':
-      return `(${condition.of.map(describe).join(' or ')})`;
+      return (scan) => scan.has(condition);
+    case 'all': {
+      const parts = condition.of.map((part) => (part.kind === 'needle' ? part : evaluator(part)));
+      return (scan) => {
+        for (let i = 0; i < parts.length; i++) {
+          const part = parts[i] as Needle | Evaluate;
+          if (!(typeof part === 'function' ? part(scan) : scan.has(part))) return false;
+        }
+        return true;
+      };
+    }
+    case 'any': {
+      const parts = condition.of.map((part) => (part.kind === 'needle' ? part : evaluator(part)));
+      return (scan) => {
+        for (let i = 0; i < parts.length; i++) {
+          const part = parts[i] as Needle | Evaluate;
+          if (typeof part === 'function' ? part(scan) : scan.has(part)) return true;
+        }
+        return false;
+      };
+    }
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Searching a payload
+
+const QUOTE = 0x22;
+const COLON = 0x3a;
+const BRACE = 0x7b;
+const BACKSLASH = 0x5c;
+/** Memo rounds count up to this, then the memo is cleared and they start again. */
+const MAX_ROUND = 0x3fffffff;
+
+/**
+ * The payload being filtered: its bytes, one char per byte, and what was found in it so far. One per
+ * compiled filter, reused for every payload, so filtering allocates nothing but the byte string.
+ */
+class Scan {
+  private text = '';
+  private lower: string | undefined;
+  private escapesSlash = false;
+  // Read by the generated evaluator (see `generatedEvaluator`), hence not private.
+  /** Memo, by needle id: `round` when found in this payload. */
+  readonly found: Int32Array;
+  /** Memo, by probe id: `round` when searched in this payload (its needles not found are absent). */
+  readonly searched: Int32Array;
+  /** Counts payloads, so that the memo need not be cleared between them. */
+  round = 0;
+
+  constructor(
+    needles: number,
+    probes: number,
+    /** See `foldsFor`. */
+    private readonly folds: readonly string[],
+  ) {
+    this.found = new Int32Array(needles);
+    this.searched = new Int32Array(probes);
+  }
+
+  /** Starts on a payload; `true` when it must pass whatever else it holds (a `\u` escape). */
+  start(bytes: string): boolean {
+    this.text = bytes;
+    if (this.round === MAX_ROUND) {
+      this.found.fill(0);
+      this.searched.fill(0);
+      this.round = 0;
+    }
+    this.round += 1;
+    const backslash = this.text.indexOf('\\');
+    if (backslash === -1) {
+      this.escapesSlash = false;
+      return false;
+    }
+    if (this.text.includes('\\u', backslash)) return true;
+    this.escapesSlash = this.text.includes('\\/', backslash);
+    return false;
+  }
+
+  /** Lets go of the payload, which may be large. */
+  end(): void {
+    this.text = '';
+    this.lower = undefined;
+  }
+
+  has(needle: Needle): boolean {
+    const { round } = this;
+    if (this.found[needle.id] === round) return true;
+    const { probe } = needle.spot;
+    if (this.searched[probe.id] === round) return false;
+    this.search(probe);
+    return this.found[needle.id] === round;
+  }
+
+  /** Asked only before saying no: whether the payload could hold a match that no needle shows. */
+  hidesNeedles(): boolean {
+    for (const fold of this.folds) if (this.text.includes(fold)) return true;
+    return hasPubSubData(this.text);
+  }
+
+  /** Searches a probe, and so every needle of every spot it serves. */
+  search(probe: Probe): void {
+    const { text, found, round } = this;
+    this.searched[probe.id] = round;
+    if (this.escapesSlash) {
+      for (const spot of probe.spots) {
+        for (const needle of spot.needles) if (this.hasPieces(needle)) found[needle.id] = round;
+      }
+      return;
+    }
+    const { spots, spellings } = probe;
+    for (let k = 0; k < spellings.length; k++) {
+      const spelling = spellings[k] as string;
+      for (let at = text.indexOf(spelling); at !== -1; at = text.indexOf(spelling, at + 1)) {
+        for (let i = 0; i < spots.length; i++) {
+          const spot = spots[i] as Spot;
+          const start = at - spot.offset;
+          const { precheck } = spot;
+          if (start < 0) continue;
+          if (precheck !== -1 && text.charCodeAt(start + precheck) !== spot.text.charCodeAt(precheck))
+            continue;
+          if (!matchesAt(text, start, spot.text, spot.ignoreCase)) continue;
+          if (spot.isKey) this.checkValue(spot, start + spot.text.length);
+          else {
+            const needle = spot.needles[0] as Needle;
+            if (needle.key === undefined || keyBefore(text, start, needle)) found[needle.id] = round;
+          }
+        }
+      }
+    }
+  }
+
+  /** After a key: the needles its value holds (an object; a string at its start or end). */
+  private checkValue(key: Spot, after: number): void {
+    const { text, found, round } = this;
+    let open = skipSpace(text, after);
+    if (text.charCodeAt(open) !== COLON) return;
+    open = skipSpace(text, open + 1);
+    const first = text.charCodeAt(open);
+    let close = -1;
+    const { needles } = key;
+    for (let i = 0; i < needles.length; i++) {
+      const needle = needles[i] as Needle;
+      if (found[needle.id] === round) continue;
+      if (needle.at === 'object') {
+        if (first === BRACE) found[needle.id] = round;
+        continue;
+      }
+      if (first !== QUOTE) continue;
+      let start = open;
+      if (needle.at === 'end') {
+        if (close === -1) close = stringEnd(text, open);
+        start = close + 1 - needle.text.length;
+        if (close === -1 || start <= open) continue;
+      }
+      if (matchesAt(text, start, needle.text, needle.ignoreCase)) found[needle.id] = round;
+    }
+  }
+
+  /**
+   * For a payload that escapes `/`: every piece of the needle anywhere, whatever its key. Rare enough to do
+   * simply, in the lower-cased text when ignoring case: lower-casing one char per byte maps ASCII to ASCII as
+   * on the decoded text, and nothing else to ASCII.
+   */
+  private hasPieces(needle: Needle): boolean {
+    if (needle.ignoreCase) this.lower ??= this.text.toLowerCase();
+    const haystack = needle.ignoreCase ? (this.lower as string) : this.text;
+    for (const piece of needle.pieces) if (!haystack.includes(piece)) return false;
+    return true;
+  }
+}
+
+function matchesAt(text: string, start: number, wanted: string, ignoreCase: boolean): boolean {
+  return ignoreCase ? matchesIgnoringCase(text, start, wanted) : text.startsWith(wanted, start);
+}
+
+/** Whether `lower` (lower case) is in `text` at `start`, ignoring ASCII case. */
+function matchesIgnoringCase(text: string, start: number, lower: string): boolean {
+  if (start + lower.length > text.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const want = lower.charCodeAt(i);
+    const got = text.charCodeAt(start + i);
+    if (got !== want && !(want >= 0x61 && want <= 0x7a && got === want - 0x20)) return false;
+  }
+  return true;
+}
+
+/** Whether the needle at `start` stands in the string value of its key (the other way round from `checkValue`). */
+function keyBefore(text: string, start: number, needle: Needle): boolean {
+  const open = needle.at === 'end' ? stringStart(text, start) : start;
+  if (open === -1) return false;
+  let at = skipSpaceBack(text, open - 1);
+  if (text.charCodeAt(at) !== COLON) return false;
+  at = skipSpaceBack(text, at - 1);
+  const key = needle.key as string;
+  return at + 1 >= key.length && text.startsWith(key, at + 1 - key.length);
+}
+
+/** The quote that opens the JSON string around `inside`, or -1. */
+function stringStart(text: string, inside: number): number {
+  for (
+    let at = text.lastIndexOf('"', inside - 1);
+    at !== -1;
+    at = at === 0 ? -1 : text.lastIndexOf('"', at - 1)
+  ) {
+    let backslashes = 0;
+    while (text.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes += 1;
+    if (backslashes % 2 === 0) return at;
+  }
+  return -1;
+}
+
+function skipSpaceBack(text: string, from: number): number {
+  let at = from;
+  while (at >= 0 && text.charCodeAt(at) <= 0x20) at--;
+  return at;
+}
+
+/** Where the JSON string opened by the quote at `open` closes, or -1. */
+function stringEnd(text: string, open: number): number {
+  for (let at = text.indexOf('"', open + 1); at !== -1; at = text.indexOf('"', at + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes += 1;
+    if (backslashes % 2 === 0) return at;
+  }
+  return -1;
+}
+
+/**
+ * `"data": "…"`: a Pub/Sub message whose records `recordsFromDocument` decodes from a string. Any control
+ * character or space counts as whitespace around the colon, a superset of JSON's.
+ */
+function hasPubSubData(text: string): boolean {
+  for (let at = text.indexOf('data"'); at !== -1; at = text.indexOf('data"', at + 1)) {
+    if (text.charCodeAt(at - 1) !== QUOTE) continue;
+    let next = skipSpace(text, at + 5);
+    if (text.charCodeAt(next) !== COLON) continue;
+    next = skipSpace(text, next + 1);
+    if (text.charCodeAt(next) === QUOTE) return true;
+  }
+  return false;
+}
+
+function skipSpace(text: string, from: number): number {
+  let at = from;
+  while (at < text.length && text.charCodeAt(at) <= 0x20) at++;
+  return at;
 }
