@@ -125,8 +125,8 @@ export interface MeasuredDurations {
 }
 
 export const DEFAULT_DURATIONS: MeasuredDurations = {
-  kinesisUsPerRecord: 38,
-  kinesisPrefilteredUsPerRecord: 13,
+  kinesisUsPerRecord: 12,
+  kinesisPrefilteredUsPerRecord: 4.4,
 };
 
 // ---------------------------------------------------------------------------------------------------------

@@ -3,14 +3,15 @@
  * rule's sensitive calls, 2% traps that carry a sensitive name elsewhere). Three ways to decide the same
  * records: the parse-everything limit (decode and `JSON.parse` alone), the full path without the filter,
  * and the full path behind the filter. Both full paths read each record's data as the detect pipeline does
- * (`readKinesisData`: strict base64, the filter over the bytes, UTF-8, `JSON.parse`). The filtered path
+ * (`readKinesisData`: strict base64, the filter over the bytes, UTF-8, `JSON.parse`) and evaluate it as it
+ * does (`Detector.evaluateRecord`). The filtered path
  * must find exactly the matches of the unfiltered one (checked before timing).
  */
 
 import { compileLiteralPrefilter } from '../lambda/engine/compile/literal-prefilter';
-import type { SourceName } from '../lambda/engine/ecs';
-import { compileKql } from '../lambda/engine/kql';
-import { normalize, recordsFromDocument } from '../lambda/engine/normalizers';
+import { Detector } from '../lambda/engine/detector/detector';
+import { MemoryStore } from '../lambda/engine/detector/memory-store';
+import { recordsFromDocument } from '../lambda/engine/normalizers';
 import type { Rule } from '../lambda/engine/rules';
 import { type KinesisPayload, readKinesisData } from '../lambda/handlers/pipeline';
 import { generateEvents } from './generate';
@@ -34,10 +35,8 @@ export async function benchPrefilter(options: {
   const data = events.map((event) => Buffer.from(JSON.stringify(event.record)).toString('base64'));
   const { test, description } = compileLiteralPrefilter(options.rules);
   if (test === undefined) throw new Error('the shipped rules give no pre-filter');
-  const predicates = options.rules.map((rule) => ({
-    sources: rule.sources,
-    predicate: compileKql(rule.ast),
-  }));
+  // As the detect pipeline evaluates a record: validation and the head, the full event only for a match.
+  const detector = new Detector(options.rules, new MemoryStore());
 
   const decide = (payload: KinesisPayload): number => {
     if (payload.kind !== 'documents') return 0;
@@ -46,10 +45,7 @@ export async function benchPrefilter(options: {
       if ('error' in document) continue;
       for (const item of recordsFromDocument(document.value)) {
         if ('error' in item) continue;
-        const { doc } = normalize(item.source as SourceName, item.record);
-        for (const { sources, predicate } of predicates) {
-          if (sources.includes(item.source) && predicate(doc)) matched += 1;
-        }
+        matched += detector.evaluateRecord(item.source, item.record).length;
       }
     }
     return matched;

@@ -69,14 +69,16 @@ export async function* scanFile(file: string): AsyncGenerator<ScanItem> {
   yield* scanLoaded(file, await load(file));
 }
 
-/** How many files `scanFiles` reads and inflates ahead of the one being scanned. */
-const READ_AHEAD = 2;
+/**
+ * How many files `scanFiles` reads and inflates ahead of the one being scanned. Two ahead was ~10% faster
+ * but held peak memory above 200 MB over 1 GiB of CloudTrail (BENCHMARKS.md, section 5); one keeps it flat.
+ */
+const READ_AHEAD = 1;
 
 /**
- * `scanFile` over many files in order, reading and inflating the next JSON documents while the records of
+ * `scanFile` over many files in order, reading and inflating the next JSON document while the records of
  * the current one are normalized and evaluated: inflating runs on libuv's thread pool, so the two overlap
- * on a second core instead of taking turns. Two files are read ahead, so one slow inflate (a large
- * file after small ones) does not leave the main thread waiting; at most three documents are held at once.
+ * on a second core instead of taking turns. At most `READ_AHEAD + 1` documents are held at once.
  */
 export async function* scanFiles(files: readonly string[]): AsyncGenerator<ScanItem> {
   const start = (file: string): Promise<Loaded> => {
