@@ -3,16 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileSweepQuery, SOURCE_PATH_COLUMN } from '../../lambda/engine/compile/athena-sql';
 import type { SourceName } from '../../lambda/engine/ecs';
 import type { KqlNode } from '../../lambda/engine/kql';
-import {
-  buildAnd,
-  buildIs,
-  buildLiteral,
-  buildNot,
-  buildOr,
-  buildWildcard,
-  compileKql,
-} from '../../lambda/engine/kql';
+import { buildAnd, buildIs, buildLiteral, buildWildcard, compileKql } from '../../lambda/engine/kql';
 import { normalize } from '../../lambda/engine/normalizers';
+import { kqlQueries } from '../support/kql';
 import { AthenaOnDuckDb, partitionOf } from './athena-duckdb';
 
 const START = Date.parse('2026-11-28T09:00:00.000Z');
@@ -136,15 +129,7 @@ const arbLeaf: fc.Arbitrary<KqlNode> = fc.oneof(
   { arbitrary: fc.constantFrom('success', 'failure').map((v) => is('event.outcome', v)), weight: 1 },
 );
 
-const arbRule: fc.Arbitrary<KqlNode> = fc.letrec<{ node: KqlNode }>((tie) => ({
-  node: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    arbLeaf,
-    fc.array(tie('node'), { minLength: 2, maxLength: 3 }).map((children) => buildAnd(children)),
-    fc.array(tie('node'), { minLength: 2, maxLength: 3 }).map((children) => buildOr(children)),
-    tie('node').map((child) => buildNot(child)),
-  ),
-})).node;
+const arbRule: fc.Arbitrary<KqlNode> = kqlQueries(arbLeaf);
 
 function is(fieldName: string, value: string): KqlNode {
   return buildIs(buildLiteral(fieldName), buildLiteral(value, true));

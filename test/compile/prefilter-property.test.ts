@@ -5,11 +5,12 @@ import type { PrefilterRule } from '../../lambda/engine/compile/literal-prefilte
 import { compileLiteralPrefilter } from '../../lambda/engine/compile/literal-prefilter';
 import type { SourceName } from '../../lambda/engine/ecs';
 import type { KqlNode } from '../../lambda/engine/kql';
-import { buildAnd, buildIs, buildLiteral, buildNot, buildOr, compileKql } from '../../lambda/engine/kql';
+import { buildIs, buildLiteral, compileKql } from '../../lambda/engine/kql';
 import { normalize, recordsFromDocument } from '../../lambda/engine/normalizers';
 import { loadRules } from '../../lambda/engine/rules';
 import { parseDocuments, readKinesisData } from '../../lambda/handlers/pipeline';
 import { RULES_DIR } from '../rules/helpers';
+import { kqlQueries } from '../support/kql';
 
 /** Runs per property; `PREFILTER_PROPERTY_RUNS=30000` before handing over a change to the filter. */
 const RUNS = Number(process.env.PREFILTER_PROPERTY_RUNS ?? 1500);
@@ -277,15 +278,7 @@ const leaf: fc.Arbitrary<KqlNode> = fc
       .constantFrom(...(FIELDS[field] as string[]))
       .map((value) => buildIs(buildLiteral(field), buildLiteral(value))),
   );
-const queryArbitrary: fc.Arbitrary<KqlNode> = fc.letrec<{ node: KqlNode }>((tie) => ({
-  node: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leaf,
-    fc.array(tie('node'), { minLength: 2, maxLength: 3 }).map((children) => buildAnd(children)),
-    fc.array(tie('node'), { minLength: 2, maxLength: 3 }).map((children) => buildOr(children)),
-    tie('node').map((child) => buildNot(child)),
-  ),
-})).node;
+const queryArbitrary: fc.Arbitrary<KqlNode> = kqlQueries(leaf);
 const SOURCES: readonly SourceName[] = ['aws-cloudtrail', 'azure-activity-logs', 'gcp-audit-logs'];
 const ruleArbitrary: fc.Arbitrary<PrefilterRule & { readonly ast: KqlNode }> = fc.record({
   ast: queryArbitrary,

@@ -11,18 +11,16 @@ import { MemoryStore } from '../../lambda/engine/detector/memory-store';
 import { type NormalizedEvent, SOURCE_NAMES, type SourceName } from '../../lambda/engine/ecs';
 import type { KqlNode } from '../../lambda/engine/kql';
 import {
-  buildAnd,
   buildExists,
   buildIs,
   buildLiteral,
-  buildNot,
-  buildOr,
   buildWildcard,
   compileKql,
   parseKql,
 } from '../../lambda/engine/kql';
 import { NormalizationError, normalize } from '../../lambda/engine/normalizers';
 import { keyDeletionRule } from '../support/events';
+import { kqlQueries } from '../support/kql';
 import { allRawRecords } from '../support/records';
 
 const records = allRawRecords();
@@ -102,15 +100,7 @@ const leaf: fc.Arbitrary<KqlNode> = fc.oneof(
     .constantFrom(...(valuesByField.get('event.action') as string[]))
     .map((value) => buildIs(buildWildcard(['event.', '']), buildLiteral(value, true))),
 );
-const query: fc.Arbitrary<KqlNode> = fc.letrec<{ node: KqlNode }>((tie) => ({
-  node: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leaf,
-    fc.array(tie('node'), { minLength: 2, maxLength: 3 }).map((children) => buildOr(children)),
-    fc.array(tie('node'), { minLength: 2, maxLength: 3 }).map((children) => buildAnd(children)),
-    tie('node').map((child) => buildNot(child)),
-  ),
-})).node;
+const query: fc.Arbitrary<KqlNode> = kqlQueries(leaf);
 const rules = fc
   .array(fc.tuple(query, fc.subarray([...SOURCE_NAMES], { minLength: 1 })), { minLength: 1, maxLength: 3 })
   .map((specs) => specs.map(([ast, sources], i) => rule(`rule-${i}`, ast, sources)));

@@ -1,15 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KqlNode } from '../../lambda/engine/kql/index';
-import {
-  buildAnd,
-  buildExists,
-  buildIs,
-  buildLiteral,
-  buildNot,
-  buildOr,
-  compileKql,
-} from '../../lambda/engine/kql/index';
+import { buildExists, buildIs, buildLiteral, compileKql } from '../../lambda/engine/kql/index';
+import { kqlQueries } from '../support/kql';
 
 /**
  * The compiled predicate reads plain, nested objects through generated code and falls back to the general
@@ -64,15 +57,7 @@ const leaf: fc.Arbitrary<KqlNode> = fc.oneof(
     .map(([field, value]) => buildIs(buildLiteral(field), buildLiteral(value))),
   fc.constantFrom(...FIELDS).map((field) => buildExists(buildLiteral(field))),
 );
-const query: fc.Arbitrary<KqlNode> = fc.letrec<{ node: KqlNode }>((tie) => ({
-  node: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leaf,
-    fc.array(tie('node'), { minLength: 2, maxLength: 4 }).map((children) => buildOr(children)),
-    fc.array(tie('node'), { minLength: 2, maxLength: 3 }).map((children) => buildAnd(children)),
-    tie('node').map((child) => buildNot(child)),
-  ),
-})).node;
+const query: fc.Arbitrary<KqlNode> = kqlQueries(leaf, { maxChildren: 4 });
 const plain: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown; object: unknown }>((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },

@@ -13,7 +13,7 @@ import {
   FALLBACK_ENTRY,
   PASSTHROUGH_ENTRY,
 } from './catalog';
-import { coreDocument, normalizationFailure, Prepared, type ResolvedTimestamp } from './common';
+import { coreDocument, Prepared, prepareGuarded, type ResolvedTimestamp } from './common';
 import { NormalizationError } from './errors';
 import { applyTable, compileTable, type FieldRule, p, type RawPath } from './fields';
 import {
@@ -151,11 +151,7 @@ export function normalizeAzureActivity(record: unknown): NormalizedEvent {
 
 /** Validates an Activity Log record and settles its head; `normalize()` builds the rest. */
 export function prepareAzureActivity(record: unknown): PreparedEvent {
-  try {
-    return prepare(record);
-  } catch (error) {
-    throw normalizationFailure(SOURCE, error);
-  }
+  return prepareGuarded(SOURCE, prepare, record);
 }
 
 function prepare(record: unknown): PreparedEvent {

@@ -11,7 +11,7 @@ import {
   FALLBACK_ENTRY,
   PASSTHROUGH_ENTRY,
 } from './catalog';
-import { coreDocument, normalizationFailure, Prepared, type ResolvedTimestamp } from './common';
+import { coreDocument, Prepared, prepareGuarded, type ResolvedTimestamp } from './common';
 import { NormalizationError } from './errors';
 import { applyTable, compileTable, type FieldRule, p, type RawPath } from './fields';
 import {
@@ -195,11 +195,7 @@ export function normalizeCloudTrail(record: unknown): NormalizedEvent {
 
 /** Validates a CloudTrail record and settles its head; `normalize()` builds the rest. */
 export function prepareCloudTrail(record: unknown): PreparedEvent {
-  try {
-    return prepare(record);
-  } catch (error) {
-    throw normalizationFailure(SOURCE, error);
-  }
+  return prepareGuarded(SOURCE, prepare, record);
 }
 
 function prepare(record: unknown): PreparedEvent {

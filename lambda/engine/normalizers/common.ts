@@ -104,6 +104,22 @@ export function normalizationFailure(source: SourceName, error: unknown): Normal
   return new NormalizationError(source, '(record)', 'unexpected failure while normalizing', { cause: error });
 }
 
+/**
+ * Runs a normalizer's `prepare` so that only `NormalizationError` escapes (`normalizationFailure`). Takes
+ * the function and its argument rather than a closure: a stream prepares one record after another.
+ */
+export function prepareGuarded(
+  source: SourceName,
+  prepare: (record: unknown) => PreparedEvent,
+  record: unknown,
+): PreparedEvent {
+  try {
+    return prepare(record);
+  } catch (error) {
+    throw normalizationFailure(source, error);
+  }
+}
+
 /** The rest of a normalizer: from a validated record, its call and its time to the full event. */
 export type Finish<R, C> = (record: R, call: C, timestamp: ResolvedTimestamp) => NormalizedEvent;
 

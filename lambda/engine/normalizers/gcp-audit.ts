@@ -11,7 +11,7 @@ import {
   isSetIamPolicyMethod,
   PASSTHROUGH_ENTRY,
 } from './catalog';
-import { coreDocument, normalizationFailure, Prepared, type ResolvedTimestamp } from './common';
+import { coreDocument, Prepared, prepareGuarded, type ResolvedTimestamp } from './common';
 import { NormalizationError } from './errors';
 import { applyTable, compileTable, type FieldRule, p } from './fields';
 import {
@@ -158,11 +158,7 @@ export function normalizeGcpAudit(record: unknown): NormalizedEvent {
 
 /** Validates an audit LogEntry and settles its head; `normalize()` builds the rest. */
 export function prepareGcpAudit(record: unknown): PreparedEvent {
-  try {
-    return prepare(record);
-  } catch (error) {
-    throw normalizationFailure(SOURCE, error);
-  }
+  return prepareGuarded(SOURCE, prepare, record);
 }
 
 function prepare(record: unknown): PreparedEvent {
