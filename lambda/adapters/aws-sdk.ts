@@ -14,21 +14,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type * as S3 from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type * as Sns from '@aws-sdk/client-sns';
-
-/**
- * Memoizes an asynchronous load: the first call starts it, concurrent and later calls share its
- * promise. A failed load is forgotten, so the next call tries again instead of failing forever.
- */
-export function once<T>(load: () => Promise<T>): () => Promise<T> {
-  let loading: Promise<T> | undefined;
-  return () => {
-    loading ??= load().catch((error: unknown) => {
-      loading = undefined;
-      throw error;
-    });
-    return loading;
-  };
-}
+import { once } from '../engine/once';
 
 /**
  * The SDK packages the detect path uses, each imported once per container on first call. An object

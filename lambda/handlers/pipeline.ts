@@ -23,6 +23,7 @@ import { Detector } from '../engine/detector/detector';
 import type { DetectionStore } from '../engine/detector/store';
 import type { RecordLocation, SourceName } from '../engine/ecs';
 import { recordsFromDocument } from '../engine/normalizers';
+import { once } from '../engine/once';
 
 export type PipelineLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 export type PipelineMetrics = Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
@@ -77,18 +78,9 @@ export class RetryableDetectError extends Error {
  * Loads rules on first use and keeps the promise for the container's life; a failed load is not
  * cached, so the next invocation tries again (and fails loudly again if the bundle is broken).
  */
-export function cachedRules(
+export const cachedRules: (
   load: () => Promise<readonly DetectorRule[]>,
-): () => Promise<readonly DetectorRule[]> {
-  let loading: Promise<readonly DetectorRule[]> | undefined;
-  return () => {
-    loading ??= load().catch((error: unknown) => {
-      loading = undefined;
-      throw error;
-    });
-    return loading;
-  };
-}
+) => () => Promise<readonly DetectorRule[]> = once;
 
 /**
  * The detect Lambda: Kinesis batches answer with the sequence numbers to retry (partial batch

@@ -17,6 +17,7 @@ import { DynamoDbDetectionStore } from '../adapters/dynamodb-store';
 import { DynamoDbOutbox } from '../adapters/outbox';
 import type { SnsSender } from '../adapters/sns-publisher';
 import { SnsAlertPublisher } from '../adapters/sns-publisher';
+import { once } from '../engine/once';
 import { loadPrecompiledRules, PRECOMPILED_RULES_FILE } from '../engine/rules/precompiled';
 import { envOr, requireEnv } from './env';
 import type { SweepReport, SweepRule } from './sweep-core';
@@ -38,18 +39,13 @@ export const clients: { dynamodb: DynamoDBClient; sns: SnsSender; athena: Athena
 const logger = new Logger();
 const metrics = new Metrics();
 
-let loading: Promise<readonly SweepRule[]> | undefined;
 /**
  * Rules load once per container, from the JSON the stack precompiled into the bundle (the YAML parser
  * stays out of it); a failed load is retried on the next invocation.
  */
-function rules(): Promise<readonly SweepRule[]> {
-  loading ??= loadPrecompiledRules(path.join(RULES_DIR, PRECOMPILED_RULES_FILE)).catch((error: unknown) => {
-    loading = undefined;
-    throw error;
-  });
-  return loading;
-}
+const rules: () => Promise<readonly SweepRule[]> = once(() =>
+  loadPrecompiledRules(path.join(RULES_DIR, PRECOMPILED_RULES_FILE)),
+);
 
 /** The schedule's event carries nothing we need: the work is whatever the checkpoints say is due. */
 export async function handler(

@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { awsSdk, lazyClient, once } from '../../lambda/adapters/aws-sdk';
+import { awsSdk, lazyClient } from '../../lambda/adapters/aws-sdk';
+import { once } from '../../lambda/engine/once';
 
 afterEach(() => {
   vi.restoreAllMocks();
