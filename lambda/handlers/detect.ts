@@ -18,12 +18,10 @@ import { DynamoDbDetectionStore } from '../adapters/dynamodb-store';
 import { DynamoDbOutbox } from '../adapters/outbox';
 import type { SnsSender } from '../adapters/sns-publisher';
 import { SnsAlertPublisher } from '../adapters/sns-publisher';
-import { compileLiteralPrefilter, type PrefilterRule } from '../engine/compile/literal-prefilter';
-import type { DetectorRule } from '../engine/detector/detector';
 import { loadPrecompiledRules, PRECOMPILED_RULES_FILE } from '../engine/rules/precompiled';
 import { envOr, envSwitch, requireEnv } from './env';
 import type { DetectEvent } from './pipeline';
-import { cachedRules, detect } from './pipeline';
+import { cachedRules, detect, streamPrefilter } from './pipeline';
 
 const TABLE_NAME = requireEnv('TABLE_NAME');
 const TOPIC_ARN = requireEnv('TOPIC_ARN');
@@ -64,14 +62,6 @@ export async function handler(event: DetectEvent): Promise<KinesisStreamBatchRes
     deadLetters: new S3DeadLetterSink(clients.s3, { bucket: DEAD_LETTER_BUCKET }),
     logger,
     metrics,
-    ...(LITERAL_PREFILTER ? { prefilter: literalPrefilter } : {}),
+    ...(LITERAL_PREFILTER ? { prefilter: streamPrefilter } : {}),
   });
-}
-
-/** The pre-filter of the rule set; none when a rule came without its parsed query (nothing to compile). */
-function literalPrefilter(
-  rules: readonly DetectorRule[],
-): ReturnType<typeof compileLiteralPrefilter>['test'] {
-  const compilable = rules.filter((rule): rule is DetectorRule & PrefilterRule => rule.ast !== undefined);
-  return compilable.length === rules.length ? compileLiteralPrefilter(compilable).test : undefined;
 }

@@ -18,11 +18,12 @@ import type { DynamoDbDetectionStore } from '../adapters/dynamodb-store';
 import { AlertTooLargeError } from '../adapters/dynamodb-store';
 import type { DynamoDbOutbox } from '../adapters/outbox';
 import type { Alert } from '../engine/alerts/alert';
+import { compileLiteralPrefilter, type PrefilterRule } from '../engine/compile/literal-prefilter';
 import type { DetectorRule, Match } from '../engine/detector/detector';
 import { Detector } from '../engine/detector/detector';
 import type { DetectionStore } from '../engine/detector/store';
 import type { RecordLocation, SourceName } from '../engine/ecs';
-import { recordsFromDocument } from '../engine/normalizers';
+import { recordsFromDocument, STREAM_SHAPES } from '../engine/normalizers';
 import { once } from '../engine/once';
 
 export type PipelineLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -50,7 +51,8 @@ export interface DetectDependencies {
    * have parsed: it could not have alerted either way. Payloads that do not inflate are not filtered, and
    * rejected payloads that are not UTF-8 are not skipped: both are dead-lettered as without the filter
    * (neither can alert, but bytes that are not text on the stream deserve an operator's look).
-   * The check gets the payload as a string of one char per byte, with `'latin1'` to say so.
+   * The check gets the payload as a string of one char per byte, with `'ascii'` when every byte is below
+   * 0x80 and `'latin1'` otherwise. It must be compiled for what the pipeline reads: `STREAM_SHAPES`.
    * @default - no pre-filter: every payload is parsed
    */
   readonly prefilter?: (rules: readonly DetectorRule[]) => PayloadCheck | undefined;
@@ -114,7 +116,16 @@ export async function detect(
 const prefilters = new WeakMap<readonly DetectorRule[], PayloadCheck | undefined>();
 
 /** A pre-filter over a payload's bytes, one char per byte (see `DetectDependencies.prefilter`). */
-export type PayloadCheck = (bytes: string, encoding: 'latin1') => boolean;
+export type PayloadCheck = (bytes: string, encoding: 'ascii' | 'latin1') => boolean;
+
+/**
+ * The literal pre-filter of a rule set, compiled for what the pipeline reads (`STREAM_SHAPES`); none when
+ * some rule could match without a literal (or came without its parsed query). What the detect function
+ * gives `DetectDependencies.prefilter`.
+ */
+export function streamPrefilter(rules: readonly PrefilterRule[]): PayloadCheck | undefined {
+  return compileLiteralPrefilter(rules, STREAM_SHAPES).test;
+}
 
 function prefilterFor(
   rules: readonly DetectorRule[],
@@ -209,7 +220,7 @@ class Invocation {
         if ((await this.bad(origin, document.error, position, document.line)) === 'retry') return 'retry';
         continue;
       }
-      for (const item of recordsFromDocument(document.value)) {
+      for (const item of recordsFromDocument(document.value, STREAM_SHAPES)) {
         position += 1;
         const verdict =
           'error' in item
@@ -353,8 +364,8 @@ const SKIPPED: KinesisPayload = { kind: 'skipped' };
 /**
  * Base64 → bytes → documents, with the pre-filter (if any) between: it reads the bytes after gunzip, as a
  * string of one char per byte, and a payload it rejects is neither copied into a buffer, nor decoded from
- * UTF-8, nor parsed. A payload that does not inflate is not filtered, and a rejected one that is not UTF-8
- * is not skipped (checked only then): both come back `bad`, as without the filter.
+ * UTF-8, nor parsed. A payload that does not inflate or is not UTF-8 is not filtered: it comes back `bad`,
+ * as without the filter.
  */
 export function readKinesisData(data: string, prefilter?: PayloadCheck): KinesisPayload {
   const decoded = decodeBase64(data);
@@ -366,8 +377,15 @@ export function readKinesisData(data: string, prefilter?: PayloadCheck): Kinesis
     const gzipped = isGzip(decoded);
     inflated = gzipped ? tryGunzip(decoded) : undefined;
     const bytes = inflated === undefined ? decoded : inflated.toString('latin1');
-    if ((!gzipped || inflated !== undefined) && !prefilter(bytes, 'latin1') && isUtf8Bytes(bytes, inflated))
-      return SKIPPED;
+    if (!gzipped || inflated !== undefined) {
+      // One pass says ASCII (so UTF-8, and nothing that folds into ASCII) for nearly every payload.
+      const ascii = Buffer.byteLength(bytes, 'utf8') === bytes.length;
+      if (
+        (ascii || isUtf8(inflated ?? Buffer.from(bytes, 'latin1'))) &&
+        !prefilter(bytes, ascii ? 'ascii' : 'latin1')
+      )
+        return SKIPPED;
+    }
   }
   const raw = Buffer.from(decoded, 'latin1');
   try {
@@ -408,11 +426,6 @@ function tryGunzip(bytes: string): Buffer | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Whether bytes (one char per byte; `buffer` holds the same bytes, if at hand) are UTF-8: ASCII is. */
-function isUtf8Bytes(bytes: string, buffer: Buffer | undefined): boolean {
-  return Buffer.byteLength(bytes, 'utf8') === bytes.length || isUtf8(buffer ?? Buffer.from(bytes, 'latin1'));
 }
 
 /**

@@ -39,7 +39,7 @@ import type { DetectionStore } from '../engine/detector/store';
 import type { NormalizedEvent, RecordLocation, SourceName } from '../engine/ecs';
 import { SOURCE_NAMES } from '../engine/ecs';
 import type { KqlNode } from '../engine/kql';
-import { normalize, recordsFromDocument } from '../engine/normalizers';
+import { normalize, recordsFromDocument, STREAM_SHAPES } from '../engine/normalizers';
 import type { PipelineLogger, PipelineMetrics } from './pipeline';
 
 /** What the sweep needs of a loaded rule; the rules module's `Rule` satisfies it. */
@@ -485,7 +485,7 @@ class SweepRun {
       this.bad(pair, { transport }, describeError(error).message);
       return;
     }
-    for (const item of recordsFromDocument(document)) {
+    for (const item of recordsFromDocument(document, STREAM_SHAPES)) {
       const location: RecordLocation = {
         transport,
         index: item.index,

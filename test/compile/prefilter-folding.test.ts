@@ -4,7 +4,7 @@ import { compileLiteralPrefilter, FOLDS_INTO_ASCII } from '../../lambda/engine/c
 import type { SourceName } from '../../lambda/engine/ecs';
 import { compileKql, parseKql } from '../../lambda/engine/kql';
 import { normalize, recordsFromDocument } from '../../lambda/engine/normalizers';
-import { parseDocuments } from '../../lambda/handlers/pipeline';
+import { parseDocuments, readKinesisData, streamPrefilter } from '../../lambda/handlers/pipeline';
 
 const RUNS = Number(process.env.PREFILTER_PROPERTY_RUNS ?? 1500);
 /** Room for `PREFILTER_PROPERTY_RUNS` far above the default. */
@@ -109,12 +109,12 @@ describe('compileLiteralPrefilter with letters spelled by characters that fold i
             })
             .join(''),
         );
+      const rules = new Map(queries.map((query) => [query, [{ ast: parseKql(query), sources: SOURCES }]]));
       const filters = new Map(
-        queries.map((query) => [
-          query,
-          compileLiteralPrefilter([{ ast: parseKql(query), sources: SOURCES }]).test,
-        ]),
+        queries.map((query) => [query, compileLiteralPrefilter(rules.get(query) ?? []).test]),
       );
+      // As the detect pipeline runs it: told whether the payload is ASCII, which these never are.
+      const checks = new Map(queries.map((query) => [query, streamPrefilter(rules.get(query) ?? [])]));
       let matched = 0;
 
       fc.assert(
@@ -125,6 +125,8 @@ describe('compileLiteralPrefilter with letters spelled by characters that fold i
           matched += 1;
           expect(test?.(text)).toBe(true);
           expect(test?.(Buffer.from(text))).toBe(true);
+          const data = Buffer.from(text).toString('base64');
+          expect(readKinesisData(data, checks.get(query)).kind).toBe('documents');
         }),
         { numRuns: RUNS },
       );

@@ -4,21 +4,17 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import type { Alert } from '../../lambda/engine/alerts/alert';
-import { compileLiteralPrefilter } from '../../lambda/engine/compile/literal-prefilter';
-import type { DetectorRule } from '../../lambda/engine/detector/detector';
 import { MemoryStore } from '../../lambda/engine/detector/memory-store';
-import type { Rule } from '../../lambda/engine/rules';
 import { loadRules } from '../../lambda/engine/rules';
 import type { DetectDependencies } from '../../lambda/handlers/pipeline';
-import { cachedRules, detect } from '../../lambda/handlers/pipeline';
+import { cachedRules, detect, streamPrefilter } from '../../lambda/handlers/pipeline';
 import { ROOT, RULES_DIR } from '../rules/helpers';
 
 const NOW = new Date('2026-11-28T14:00:00.000Z');
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:111122223333:stream/audit';
 
-/** The literal pre-filter of the loaded rules, as a handler would wire it. */
-const literalPrefilter = (rules: readonly DetectorRule[]) =>
-  compileLiteralPrefilter(rules as readonly Rule[]).test;
+/** The literal pre-filter of the loaded rules, as the detect handler wires it. */
+const literalPrefilter = streamPrefilter;
 
 function kinesisEvent(payloads: readonly Uint8Array[]): KinesisStreamEvent {
   return {
@@ -64,6 +60,12 @@ function samplePayloads(): Buffer[] {
     gzipSync(readFileSync(path.join(ROOT, 'samples/azure/activity-log-PT1H.json'))),
     Buffer.from(readFileSync(path.join(ROOT, 'samples/azure/portal-activity-log-export.json'))),
   ];
+}
+
+function gcpLines(): string[] {
+  return readFileSync(path.join(ROOT, 'samples/gcp/cloudaudit-activity-2026-11-28.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
 }
 
 function harness(overrides: Partial<DetectDependencies> = {}) {
@@ -137,17 +139,8 @@ describe('detect with a literal pre-filter', () => {
     expect(filtered.metric('RecordsSkipped')).toBe(0);
   });
 
-  it('raises the alerts of records hidden in Pub/Sub messages and gzipped batches', async () => {
-    const gcp = readFileSync(path.join(ROOT, 'samples/gcp/cloudaudit-activity-2026-11-28.jsonl'), 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '');
-    const event = kinesisEvent([
-      ...gcp.map((line) =>
-        Buffer.from(JSON.stringify({ message: { data: Buffer.from(line).toString('base64') } })),
-      ),
-      ...gcp.map((line) => Buffer.from(JSON.stringify({ data: line }))),
-      gzipSync(Buffer.from(gcp.join('\n'))),
-    ]);
+  it('raises the alerts of records in gzipped batches', async () => {
+    const event = kinesisEvent([gzipSync(Buffer.from(gcpLines().join('\n')))]);
     const plain = harness();
     const filtered = harness({ prefilter: literalPrefilter });
 
@@ -157,6 +150,30 @@ describe('detect with a literal pre-filter', () => {
     expect(plain.alerts.length).toBeGreaterThan(0);
     expect(filtered.alerts.map((alert) => alert.id)).toEqual(plain.alerts.map((alert) => alert.id));
     expect(filtered.metric('Matched')).toBe(plain.metric('Matched'));
+  });
+
+  it('never alerts on Pub/Sub messages on the stream: dead-lettered without it, skipped with it', async () => {
+    const gcp = gcpLines();
+    // The GCP forwarder decodes messages before writing; a message on the stream is a broken producer.
+    const messages = [
+      ...gcp.map((line) =>
+        Buffer.from(JSON.stringify({ message: { data: Buffer.from(line).toString('base64') } })),
+      ),
+      ...gcp.map((line) => Buffer.from(JSON.stringify({ data: line }))),
+    ];
+    const plain = harness();
+    const filtered = harness({ prefilter: literalPrefilter });
+
+    await detect(kinesisEvent(messages), plain.deps);
+    await detect(kinesisEvent(messages), filtered.deps);
+
+    expect(plain.alerts).toHaveLength(0);
+    expect(plain.deadLetters).toHaveLength(messages.length);
+    for (const letter of plain.deadLetters) expect(JSON.stringify(letter)).toContain('a Pub/Sub message');
+    // Neither base64 data nor JSON text in a string (its keys are `\"…\"`) shows a rule's literals.
+    expect(filtered.alerts).toHaveLength(0);
+    expect(filtered.deadLetters).toHaveLength(0);
+    expect(filtered.metric('RecordsSkipped')).toBe(messages.length);
   });
 
   it('builds the pre-filter once per rule set', async () => {

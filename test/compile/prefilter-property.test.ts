@@ -6,9 +6,14 @@ import { compileLiteralPrefilter } from '../../lambda/engine/compile/literal-pre
 import type { SourceName } from '../../lambda/engine/ecs';
 import type { KqlNode } from '../../lambda/engine/kql';
 import { buildIs, buildLiteral, compileKql } from '../../lambda/engine/kql';
-import { normalize, recordsFromDocument } from '../../lambda/engine/normalizers';
+import {
+  type DocumentShapes,
+  normalize,
+  recordsFromDocument,
+  STREAM_SHAPES,
+} from '../../lambda/engine/normalizers';
 import { loadRules } from '../../lambda/engine/rules';
-import { parseDocuments, readKinesisData } from '../../lambda/handlers/pipeline';
+import { parseDocuments, readKinesisData, streamPrefilter } from '../../lambda/handlers/pipeline';
 import { RULES_DIR } from '../rules/helpers';
 import { kqlQueries } from '../support/kql';
 
@@ -285,10 +290,14 @@ const ruleArbitrary: fc.Arbitrary<PrefilterRule & { readonly ast: KqlNode }> = f
   sources: fc.subarray([...SOURCES], { minLength: 1 }),
 });
 
-/** What the detect function decides without the filter: does any rule match any record of the payload? */
+/**
+ * What a reader decides without the filter: does any rule match any record of the payload, as
+ * `recordsFromDocument(document, shapes)` finds them? The detect function reads with `STREAM_SHAPES`.
+ */
 function fullPathMatches(
   text: string,
   rules: readonly (PrefilterRule & { readonly ast: KqlNode })[],
+  shapes: DocumentShapes = {},
 ): boolean {
   let documents: ReturnType<typeof parseDocuments>;
   try {
@@ -299,7 +308,7 @@ function fullPathMatches(
   const predicates = rules.map((rule) => ({ sources: rule.sources, predicate: compileKql(rule.ast) }));
   for (const document of documents) {
     if ('error' in document) continue;
-    for (const item of recordsFromDocument(document.value)) {
+    for (const item of recordsFromDocument(document.value, shapes)) {
       if ('error' in item) continue;
       let doc: unknown;
       try {
@@ -314,17 +323,23 @@ function fullPathMatches(
   return false;
 }
 
-describe('compileLiteralPrefilter (property)', () => {
+/** Files and the CLI open Pub/Sub messages; a Kinesis stream's reader does not. */
+const READERS: readonly [string, DocumentShapes][] = [
+  ['a reader that opens Pub/Sub messages', {}],
+  ['the stream reader (STREAM_SHAPES)', STREAM_SHAPES],
+];
+
+describe.each(READERS)('compileLiteralPrefilter for %s (property)', (_reader, shapes) => {
   it(
     'never rejects a payload in which the seed rule matches a record',
     async () => {
       const rules = await loadRules(RULES_DIR);
-      const { test } = compileLiteralPrefilter(rules);
+      const { test } = compileLiteralPrefilter(rules, shapes);
       const seen = { matched: 0, skipped: 0 };
 
       fc.assert(
         fc.property(payloadArbitrary, (text) => {
-          const matched = fullPathMatches(text, rules);
+          const matched = fullPathMatches(text, rules, shapes);
           const passed = test === undefined || test(text);
           if (matched) seen.matched += 1;
           if (!passed) seen.skipped += 1;
@@ -348,8 +363,8 @@ describe('compileLiteralPrefilter (property)', () => {
           fc.array(ruleArbitrary, { minLength: 1, maxLength: 2 }),
           payloadArbitrary,
           (rules, text) => {
-            const { test } = compileLiteralPrefilter(rules);
-            if (test !== undefined && !test(text)) expect(fullPathMatches(text, rules)).toBe(false);
+            const { test } = compileLiteralPrefilter(rules, shapes);
+            if (test !== undefined && !test(text)) expect(fullPathMatches(text, rules, shapes)).toBe(false);
           },
         ),
         { numRuns: RUNS },
@@ -365,19 +380,20 @@ function kinesisData(text: string, gzipped: boolean): string {
   return (gzipped ? gzipSync(bytes) : bytes).toString('base64');
 }
 
-describe('compileLiteralPrefilter over bytes, as the detect pipeline reads Kinesis data (property)', () => {
+describe('the pre-filter over bytes, as the detect pipeline reads Kinesis data (property)', () => {
   it(
     'never skips a payload in which the seed rule matches a record, gzipped or not',
     async () => {
       const rules = await loadRules(RULES_DIR);
-      const { test } = compileLiteralPrefilter(rules);
-      if (test === undefined) throw new Error('the seed rule gives no filter');
+      const check = streamPrefilter(rules);
+      const { test } = compileLiteralPrefilter(rules, STREAM_SHAPES);
+      if (check === undefined || test === undefined) throw new Error('the seed rule gives no filter');
       const seen = { matched: 0, skipped: 0, gzippedSkipped: 0 };
 
       fc.assert(
         fc.property(payloadArbitrary, fc.boolean(), (text, gzipped) => {
-          const matched = fullPathMatches(text, rules);
-          const payload = readKinesisData(kinesisData(text, gzipped), test);
+          const matched = fullPathMatches(text, rules, STREAM_SHAPES);
+          const payload = readKinesisData(kinesisData(text, gzipped), check);
           const skipped = payload.kind === 'skipped';
           if (matched) seen.matched += 1;
           if (skipped) seen.skipped += 1;
@@ -387,6 +403,7 @@ describe('compileLiteralPrefilter over bytes, as the detect pipeline reads Kines
           const bytes = Buffer.from(text, 'utf8');
           expect(test(bytes)).toBe(test(text));
           expect(test(bytes.toString('latin1'), 'latin1')).toBe(test(text));
+          if (bytes.every((byte) => byte < 0x80)) expect(test(text, 'ascii')).toBe(test(text));
         }),
         { numRuns: RUNS },
       );
@@ -406,10 +423,10 @@ describe('compileLiteralPrefilter over bytes, as the detect pipeline reads Kines
           payloadArbitrary,
           fc.boolean(),
           (rules, text, gzipped) => {
-            const { test } = compileLiteralPrefilter(rules);
-            if (test === undefined) return;
-            if (readKinesisData(kinesisData(text, gzipped), test).kind === 'skipped') {
-              expect(fullPathMatches(text, rules)).toBe(false);
+            const check = streamPrefilter(rules);
+            if (check === undefined) return;
+            if (readKinesisData(kinesisData(text, gzipped), check).kind === 'skipped') {
+              expect(fullPathMatches(text, rules, STREAM_SHAPES)).toBe(false);
             }
           },
         ),

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { PrefilterRule } from '../../lambda/engine/compile/literal-prefilter';
+import type { PayloadFilter, PrefilterRule } from '../../lambda/engine/compile/literal-prefilter';
 import { compileLiteralPrefilter } from '../../lambda/engine/compile/literal-prefilter';
 import type { SourceName } from '../../lambda/engine/ecs';
 import { parseKql } from '../../lambda/engine/kql';
+import { normalize, recordsFromDocument, STREAM_SHAPES } from '../../lambda/engine/normalizers';
 import { loadRules } from '../../lambda/engine/rules';
 import { RULES_DIR } from '../rules/helpers';
 
 const ALL_SOURCES: readonly SourceName[] = ['aws-cloudtrail', 'azure-activity-logs', 'gcp-audit-logs'];
 
-function filterFor(query: string, sources: readonly SourceName[] = ALL_SOURCES): (text: string) => boolean {
+function filterFor(query: string, sources: readonly SourceName[] = ALL_SOURCES): PayloadFilter {
   const { test } = compileLiteralPrefilter([{ ast: parseKql(query), sources }]);
   if (test === undefined) throw new Error(`no filter for ${query}`);
   return test;
@@ -76,6 +77,64 @@ describe('compileLiteralPrefilter', () => {
     const { test } = compileLiteralPrefilter(await seedRules());
 
     expect(test?.(text)).toBe(true);
+  });
+
+  describe('compiled for a reader that does not open Pub/Sub messages (STREAM_SHAPES)', () => {
+    const deleteKey = gcp('iam.googleapis.com', 'google.iam.admin.v1.DeleteServiceAccountKey');
+    const messages: [string, string][] = [
+      ['push', JSON.stringify({ message: { data: Buffer.from(deleteKey).toString('base64') } })],
+      ['pull', JSON.stringify({ receivedMessages: [{ message: { data: btoa(deleteKey) } }] })],
+      ['JSON text in data', JSON.stringify({ data: deleteKey })],
+    ];
+
+    it.each(messages)(
+      'rules out a Pub/Sub %s message, whose record only a reader that opens it finds',
+      async (_kind, text) => {
+        const rules = await seedRules();
+        const stream = compileLiteralPrefilter(rules, STREAM_SHAPES).test;
+        const opening = compileLiteralPrefilter(rules).test;
+        const sources = (shapes: typeof STREAM_SHAPES | undefined) =>
+          [...recordsFromDocument(JSON.parse(text), shapes)].map((item) =>
+            'error' in item ? 'error' : normalize(item.source, item.record).doc.event.action,
+          );
+
+        expect(sources(undefined)).toEqual(['google.iam.admin.v1.DeleteServiceAccountKey']);
+        expect(sources(STREAM_SHAPES)).toEqual(['error']);
+        expect(opening?.(text)).toBe(true);
+        expect(stream?.(text)).toBe(false);
+      },
+    );
+
+    it('still passes the same record when it is not wrapped', async () => {
+      const stream = compileLiteralPrefilter(await seedRules(), STREAM_SHAPES).test;
+
+      expect(stream?.(deleteKey)).toBe(true);
+      expect(stream?.(gcp('iam.googleapis.com', 'google.iam.admin.v1.ListServiceAccountKeys'))).toBe(false);
+    });
+  });
+
+  describe('told that the payload is ASCII', () => {
+    it('answers as for the same bytes without the hint', async () => {
+      const { test } = compileLiteralPrefilter(await seedRules());
+      const texts = [
+        cloudTrail('iam.amazonaws.com', 'DeleteAccessKey'),
+        cloudTrail('ec2.amazonaws.com', 'DescribeInstances'),
+        azure('MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE'),
+        azure('Microsoft.Compute/virtualMachines/write'),
+      ];
+
+      for (const text of texts) expect(test?.(text, 'ascii')).toBe(test?.(text, 'latin1'));
+    });
+
+    it('does not search for characters that fold into ASCII, which only a non-ASCII payload can hold', () => {
+      const test = filterFor('event.action:"storageAccounts/listKeys"', ['azure-activity-logs']);
+      // KELVIN SIGN as UTF-8 bytes, one char per byte: a payload the caller must not call ASCII.
+      const kelvin = Buffer.from(azure('Microsoft.Storage/storageAccounts/list\u212aeys'));
+      const bytes = kelvin.toString('latin1');
+
+      expect(test(bytes, 'latin1')).toBe(true);
+      expect(test(bytes, 'ascii')).toBe(false);
+    });
   });
 
   it('splits needles at slashes when the payload escapes them', async () => {

@@ -461,6 +461,30 @@ describe('sweep', () => {
     });
   });
 
+  it('reads lake lines as the stream carried them: a Pub/Sub message is a bad record, as in detect', async () => {
+    const entry = {
+      insertId: 'gcp-wrapped',
+      timestamp: '2026-11-28T09:49:00.000Z',
+      resource: { type: 'project', labels: { project_id: 'acme-prod-4821' } },
+      protoPayload: {
+        '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
+        serviceName: 'iam.googleapis.com',
+        methodName: 'google.iam.admin.v1.DeleteServiceAccountKey',
+      },
+    };
+    const message = { message: { data: Buffer.from(JSON.stringify(entry)).toString('base64') } };
+    await db.insertLine('gcp-audit-logs', JSON.stringify(message), '2026-11-28-09', 's3://lake/gcp/2');
+    const h = await harness({ rules: [seed], sources: ['gcp-audit-logs'] });
+
+    const report = await h.run();
+
+    expect(report).toMatchObject({ badRecords: 1, alertsCreated: 0 });
+    expect(h.logger.warn).toHaveBeenCalledWith(
+      'bad record',
+      expect.objectContaining({ reason: expect.stringContaining('a Pub/Sub message') }),
+    );
+  });
+
   it('leaves a window whose store writes fail to the next run', async () => {
     await deliver(trailRecord({ id: 'evt-1', time: '2026-11-28T09:50:00Z' }));
     const h = await harness();

@@ -7,6 +7,7 @@ import {
   NormalizationError,
   normalize,
   recordsFromDocument,
+  STREAM_SHAPES,
 } from '../../lambda/engine/normalizers';
 import {
   azElevateAccessRest,
@@ -159,6 +160,39 @@ describe('recordsFromDocument', () => {
     ]);
     const pushed = all[1]?.[0];
     expect(pushed !== undefined && 'record' in pushed ? pushed.record : undefined).toEqual(entry);
+  });
+
+  it('leaves Pub/Sub messages closed for a stream, saying why, and every other shape as it was', () => {
+    // Arrange
+    const entry = gcpDeleteServiceAccountKey();
+    const push = pubSubPush(entry);
+    const messages = [
+      push,
+      { receivedMessages: [{ ackId: 'ack-1', message: push.message }] },
+      push.message,
+      { data: JSON.stringify(entry) },
+    ];
+    const others = [
+      { entries: [entry, gcpStorageSetIamPolicy()] },
+      { Records: [ctDeleteAccessKey(), ctInsight()] },
+      eventBridge(ctDeleteAccessKey()),
+      { records: [azRoleAssignmentStart()] },
+      [azElevateAccessRest(), entry, { hello: 'world' }],
+    ];
+
+    // Act
+    const closed = messages.map((message) => [...recordsFromDocument(message, STREAM_SHAPES)]);
+
+    // Assert
+    for (const items of closed) {
+      expect(items).toEqual([
+        { index: 1, error: expect.stringContaining('a Pub/Sub message, not an audit record') },
+      ]);
+      expect((items[0] as DecodeFailure).error).toContain('GCP forwarder decodes');
+    }
+    for (const document of others) {
+      expect([...recordsFromDocument(document, STREAM_SHAPES)]).toEqual(decode(document));
+    }
   });
 
   it('unwraps arrays of mixed sources and wrappers in document order', () => {

@@ -39,9 +39,11 @@
  * do not have, so the filter passes a payload whenever a needle could be hidden:
  * - any `\u` escape (a writer may escape any character, in keys too) → pass;
  * - a Pub/Sub-style `"data": "<base64 or JSON string>"` member, which `recordsFromDocument` decodes into
- *   records the bytes do not show → pass;
+ *   records the bytes do not show → pass, unless the reader does not open Pub/Sub messages (the detect
+ *   function's does not: `STREAM_SHAPES`); the filter is compiled for the reader's `DocumentShapes`;
  * - a character whose `toLowerCase()` holds an ASCII letter of a case-insensitive needle (U+212A KELVIN
- *   SIGN → `k`, U+0130 → `i̇`; see `FOLDS_INTO_ASCII`) → pass;
+ *   SIGN → `k`, U+0130 → `i̇`; see `FOLDS_INTO_ASCII`) → pass; not searched for when the caller says the
+ *   payload is ASCII (`encoding` `'ascii'`), which it can know from a check it makes anyway;
  * - `\/` anywhere (a writer may escape `/`) → every needle is split at `/` and each piece must appear
  *   somewhere (keys are not checked then).
  * The caller gunzips first: the filter never reads compressed bytes.
@@ -51,7 +53,7 @@
  */
 import type { SourceName } from '../ecs';
 import type { KqlNode } from '../kql';
-import { type RawMatch, rawMatchesFor } from '../normalizers';
+import { type DocumentShapes, type RawMatch, rawMatchesFor } from '../normalizers';
 import { parsePath } from './eventbridge-pattern';
 
 /**
@@ -67,9 +69,14 @@ export interface PrefilterRule {
  * `true` when a rule could match a record in this payload: parse it. `false`: skip it. The payload is its
  * bytes after gunzip, before any UTF-8 decoding: a `Uint8Array`, or, with `encoding` `'latin1'`, a string of
  * one char per byte (what `atob` returns, and what the detect pipeline passes: the form V8 searches
- * fastest). A string without `encoding` is text, read as its UTF-8 bytes.
+ * fastest). `'ascii'` says the same of a string whose every char is below 0x80 (the caller checked), which
+ * spares the search for non-ASCII characters that fold into ASCII. A string without `encoding` is text,
+ * read as its UTF-8 bytes.
  */
-export type PayloadFilter = (payload: Uint8Array | string, encoding?: 'latin1') => boolean;
+export type PayloadFilter = (payload: Uint8Array | string, encoding?: PayloadEncoding) => boolean;
+
+/** How a string payload holds its bytes (see `PayloadFilter`). */
+export type PayloadEncoding = 'latin1' | 'ascii';
 
 export interface LiteralPrefilter {
   /** Undefined when some rule can match without any literal (nothing could be skipped): don't filter. */
@@ -136,6 +143,22 @@ interface Spot {
    * that serves several spots (`Na`) costs one comparison for each spot it is not.
    */
   precheck: number;
+  /** For a key: its needles by the byte a value is compared at first (set when the filter is compiled). */
+  values: ValueIndex;
+}
+
+/**
+ * A key's needles, indexed so that a value after the key is compared only with the needles it could hold:
+ * most values hold none, and a key like `"operationName"` has a dozen (`keyValues`).
+ */
+interface ValueIndex {
+  /** The needles that only need the value to be an object. */
+  readonly objects: readonly Needle[];
+  /** By the byte after the value's opening quote, in both cases when ignoring case: needles at its start. */
+  readonly starts: readonly (readonly Needle[] | undefined)[];
+  /** By the byte before its closing quote: needles at its end. */
+  readonly ends: readonly (readonly Needle[] | undefined)[];
+  readonly hasEnds: boolean;
 }
 
 /**
@@ -160,6 +183,7 @@ type Condition =
 const TRUE: Condition = { kind: 'true' };
 const FALSE: Condition = { kind: 'false' };
 const NO_PROBE: Probe = { spellings: [], spots: [], cost: 0, id: -1 };
+const NO_VALUES: ValueIndex = { objects: [], starts: [], ends: [], hasEnds: false };
 const NO_SPOT: Spot = {
   text: '',
   ignoreCase: false,
@@ -168,13 +192,18 @@ const NO_SPOT: Spot = {
   probe: NO_PROBE,
   offset: 0,
   precheck: -1,
+  values: NO_VALUES,
 };
 
 /**
  * Compiles the rules into one filter: a payload passes when any rule, for any of its sources, could match
- * a record in it.
+ * a record that `recordsFromDocument(document, shapes)` finds in it. Give it the shapes the reader opens:
+ * a filter compiled for a reader that does not open Pub/Sub messages misses the records inside them.
  */
-export function compileLiteralPrefilter(rules: readonly PrefilterRule[]): LiteralPrefilter {
+export function compileLiteralPrefilter(
+  rules: readonly PrefilterRule[],
+  shapes: DocumentShapes = {},
+): LiteralPrefilter {
   const spots = new Spots();
   const condition = any(
     rules.flatMap((rule) =>
@@ -190,11 +219,12 @@ export function compileLiteralPrefilter(rules: readonly PrefilterRule[]): Litera
   needles.forEach((needle, id) => {
     needle.id = id;
   });
-  const scan = new Scan(needles.length, probes.length, foldsFor(needles));
+  for (const spot of used) if (spot.isKey) spot.values = keyValues(spot.needles);
+  const scan = new Scan(needles.length, probes.length, foldsFor(needles), shapes.pubSubMessages ?? true);
   const planned = plan(condition, new Set());
   const evaluate = generatedEvaluator(planned, probes) ?? evaluator(planned);
   const test: PayloadFilter = (payload, encoding) => {
-    const passed = scan.start(byteString(payload, encoding));
+    const passed = scan.start(byteString(payload, encoding), encoding === 'ascii');
     const result = passed || evaluate(scan) || scan.hidesNeedles();
     scan.end();
     return result;
@@ -271,7 +301,16 @@ class Spots {
     const id = `${isKey ? 'k' : ignoreCase ? 'i' : 's'}${owner}${text}`;
     let spot = this.byText.get(id);
     if (spot === undefined) {
-      spot = { text, ignoreCase, isKey, needles: [], probe: NO_PROBE, offset: 0, precheck: -1 };
+      spot = {
+        text,
+        ignoreCase,
+        isKey,
+        needles: [],
+        probe: NO_PROBE,
+        offset: 0,
+        precheck: -1,
+        values: NO_VALUES,
+      };
       this.byText.set(id, spot);
     }
     return spot;
@@ -337,8 +376,8 @@ function rawCondition(match: RawMatch, selectivity: number, spots: Spots): Condi
 }
 
 /** A payload as `PayloadFilter` takes it → its bytes, one char per byte. */
-function byteString(payload: Uint8Array | string, encoding: 'latin1' | undefined): string {
-  if (typeof payload === 'string') return encoding === 'latin1' ? payload : bytes(payload);
+function byteString(payload: Uint8Array | string, encoding: PayloadEncoding | undefined): string {
+  if (typeof payload === 'string') return encoding === undefined ? bytes(payload) : payload;
   const buffer = Buffer.isBuffer(payload)
     ? payload
     : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -501,6 +540,48 @@ function foldsFor(needles: readonly Needle[]): string[] {
   return FOLDS_INTO_ASCII.filter(({ ascii }) =>
     needles.some((needle) => needle.ignoreCase && [...ascii].some((char) => needle.text.includes(char))),
   ).map(({ char }) => bytes(char));
+}
+
+/**
+ * Indexes a key's needles by the byte a value is compared at first: the one after the opening quote for a
+ * needle at the start (`"iam.amazonaws.com"` → `i`), the one before the closing quote for a needle at the
+ * end (`/roleassignments/write"` → `e` and `E`). A needle with no such byte (`"` alone: an empty prefix or
+ * suffix) is under every byte.
+ */
+function keyValues(needles: readonly Needle[]): ValueIndex {
+  const starts: Needle[][] = Array.from({ length: 256 }, () => []);
+  const ends: Needle[][] = Array.from({ length: 256 }, () => []);
+  const objects: Needle[] = [];
+  const index = (into: Needle[][], needle: Needle, at: number): void => {
+    if (at < 0) {
+      for (const slot of into) slot.push(needle);
+      return;
+    }
+    const code = needle.text.charCodeAt(at);
+    into[code]?.push(needle);
+    const other = asciiOtherCase(code);
+    if (needle.ignoreCase && other !== code) into[other]?.push(needle);
+  };
+  for (const needle of needles) {
+    if (needle.at === 'object') objects.push(needle);
+    else if (needle.at === 'start') index(starts, needle, needle.text.length > 1 ? 1 : -1);
+    else if (needle.at === 'end') index(ends, needle, needle.text.length - 2);
+  }
+  const compact = (slots: Needle[][]): (Needle[] | undefined)[] =>
+    slots.map((slot) => (slot.length === 0 ? undefined : slot));
+  return {
+    objects,
+    starts: compact(starts),
+    ends: compact(ends),
+    hasEnds: needles.some((needle) => needle.at === 'end'),
+  };
+}
+
+/** The other ASCII case of a letter; anything else as it is. */
+function asciiOtherCase(code: number): number {
+  if (code >= 0x41 && code <= 0x5a) return code + 0x20;
+  if (code >= 0x61 && code <= 0x7a) return code - 0x20;
+  return code;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -865,6 +946,8 @@ class Scan {
   private text = '';
   private lower: string | undefined;
   private escapesSlash = false;
+  /** The payload is known to be ASCII: nothing in it folds into ASCII. */
+  private ascii = false;
   // Read by the generated evaluator (see `generatedEvaluator`), hence not private.
   /** Memo, by needle id: `round` when found in this payload. */
   readonly found: Int32Array;
@@ -878,14 +961,17 @@ class Scan {
     probes: number,
     /** See `foldsFor`. */
     private readonly folds: readonly string[],
+    /** Whether the reader opens Pub/Sub messages (`DocumentShapes`), whose `data` hides records. */
+    private readonly pubSubMessages: boolean,
   ) {
     this.found = new Int32Array(needles);
     this.searched = new Int32Array(probes);
   }
 
   /** Starts on a payload; `true` when it must pass whatever else it holds (a `\u` escape). */
-  start(bytes: string): boolean {
+  start(bytes: string, ascii: boolean): boolean {
     this.text = bytes;
+    this.ascii = ascii;
     if (this.round === MAX_ROUND) {
       this.found.fill(0);
       this.searched.fill(0);
@@ -919,8 +1005,8 @@ class Scan {
 
   /** Asked only before saying no: whether the payload could hold a match that no needle shows. */
   hidesNeedles(): boolean {
-    for (const fold of this.folds) if (this.text.includes(fold)) return true;
-    return hasPubSubData(this.text);
+    if (!this.ascii) for (const fold of this.folds) if (this.text.includes(fold)) return true;
+    return this.pubSubMessages && hasPubSubData(this.text);
   }
 
   /** Searches a probe, and so every needle of every spot it serves. */
@@ -955,30 +1041,43 @@ class Scan {
     }
   }
 
-  /** After a key: the needles its value holds (an object; a string at its start or end). */
+  /**
+   * After a key: the needles its value holds (an object; a string at its start or end), compared only
+   * where the value's first or last byte says they could be (`ValueIndex`).
+   */
   private checkValue(key: Spot, after: number): void {
     const { text, found, round } = this;
     let open = skipSpace(text, after);
     if (text.charCodeAt(open) !== COLON) return;
     open = skipSpace(text, open + 1);
     const first = text.charCodeAt(open);
-    let close = -1;
-    const { needles } = key;
-    for (let i = 0; i < needles.length; i++) {
-      const needle = needles[i] as Needle;
-      if (found[needle.id] === round) continue;
-      if (needle.at === 'object') {
-        if (first === BRACE) found[needle.id] = round;
-        continue;
+    const { values } = key;
+    if (first === BRACE) {
+      for (const needle of values.objects) found[needle.id] = round;
+      return;
+    }
+    if (first !== QUOTE) return;
+    const starts = values.starts[text.charCodeAt(open + 1)];
+    if (starts !== undefined) {
+      for (let i = 0; i < starts.length; i++) {
+        const needle = starts[i] as Needle;
+        if (found[needle.id] !== round && matchesAt(text, open, needle.text, needle.ignoreCase))
+          found[needle.id] = round;
       }
-      if (first !== QUOTE) continue;
-      let start = open;
-      if (needle.at === 'end') {
-        if (close === -1) close = stringEnd(text, open);
-        start = close + 1 - needle.text.length;
-        if (close === -1 || start <= open) continue;
-      }
-      if (matchesAt(text, start, needle.text, needle.ignoreCase)) found[needle.id] = round;
+    }
+    if (!values.hasEnds) return;
+    const close = stringEnd(text, open);
+    const ends = close === -1 ? undefined : values.ends[text.charCodeAt(close - 1)];
+    if (ends === undefined) return;
+    for (let i = 0; i < ends.length; i++) {
+      const needle = ends[i] as Needle;
+      const start = close + 1 - needle.text.length;
+      if (
+        found[needle.id] !== round &&
+        start > open &&
+        matchesAt(text, start, needle.text, needle.ignoreCase)
+      )
+        found[needle.id] = round;
     }
   }
 
@@ -995,8 +1094,18 @@ class Scan {
   }
 }
 
+/**
+ * Whether `wanted` is in `text` at `start` (in any ASCII case when `ignoreCase`, `wanted` being lower case).
+ * Compared char by char rather than with `startsWith`: nearly every comparison fails within a char or two,
+ * sooner than a call into the runtime returns.
+ */
 function matchesAt(text: string, start: number, wanted: string, ignoreCase: boolean): boolean {
-  return ignoreCase ? matchesIgnoringCase(text, start, wanted) : text.startsWith(wanted, start);
+  if (ignoreCase) return matchesIgnoringCase(text, start, wanted);
+  if (start < 0 || start + wanted.length > text.length) return false;
+  for (let i = 0; i < wanted.length; i++) {
+    if (text.charCodeAt(start + i) !== wanted.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** Whether `lower` (lower case) is in `text` at `start`, ignoring ASCII case. */

@@ -89,19 +89,48 @@ function isAzureActivityRecord(record: RawObject): boolean {
   );
 }
 
+/** Which wrappers `recordsFromDocument` opens beyond the ones every transport uses. */
+export interface DocumentShapes {
+  /**
+   * Whether Pub/Sub messages are opened: push (`{message: {data}}`) and pull (`{receivedMessages}`,
+   * `{data}`) messages whose `data` holds the records, in base64 or as JSON text. Files and the CLI take
+   * them; a Kinesis stream does not (`STREAM_SHAPES`).
+   * @default true
+   */
+  readonly pubSubMessages?: boolean;
+}
+
+/**
+ * What a Kinesis record (and so a lake line, which Firehose copies from it) may hold: records and their
+ * batches, never Pub/Sub messages. The GCP forwarder decodes each message and writes the LogEntry it
+ * carries; a message on the stream is a broken or foreign producer, and is reported as a bad record. Being
+ * strict here is also what lets the literal pre-filter see every record in a payload's bytes (a record in
+ * base64 would not show its literals).
+ */
+export const STREAM_SHAPES: DocumentShapes = { pubSubMessages: false };
+
 /**
  * Unwraps a parsed JSON document into records: a CloudTrail log file `{"Records": [...]}`, a single
  * CloudTrail record, an EventBridge "… via CloudTrail" event (its `detail`; the envelope's `time`,
  * `region` and `account` fill gaps only, never the event id, which must be the same on every path),
  * Azure `{"records": [...]}` (Event Hub, storage) and `{"value": [...]}` (REST), a single Azure
  * record, a GCP audit LogEntry or `{"entries": [...]}`, Pub/Sub push (`{message: {data}}`) and pull
- * (`{receivedMessages}`, `{data}`) messages with base64 data, and arrays of any of these. `index`
- * is the 1-based position of the item in the document, in document order. Nothing is dropped and
- * nothing throws: what is not a record of a known source comes out as `{error, index}`.
+ * (`{receivedMessages}`, `{data}`) messages with base64 data unless `shapes` says not, and arrays of any
+ * of these. `index` is the 1-based position of the item in the document, in document order. Nothing is
+ * dropped and nothing throws: what is not a record of a known source comes out as `{error, index}`.
  */
-export function* recordsFromDocument(value: unknown): Generator<DecodedRecord | DecodeFailure> {
-  const position = { last: 0 };
-  yield* unwrap(value, 0, position);
+export function* recordsFromDocument(
+  value: unknown,
+  shapes: DocumentShapes = {},
+): Generator<DecodedRecord | DecodeFailure> {
+  const walk: Walk = { last: 0, pubSubMessages: shapes.pubSubMessages ?? true };
+  yield* unwrap(value, 0, walk);
+}
+
+/** One document's walk: the position of the last item, and what it opens. */
+interface Walk {
+  last: number;
+  readonly pubSubMessages: boolean;
 }
 
 type Step =
@@ -109,28 +138,24 @@ type Step =
   | { kind: 'children'; items: readonly unknown[] }
   | { kind: 'error'; message: string };
 
-function* unwrap(
-  value: unknown,
-  depth: number,
-  position: { last: number },
-): Generator<DecodedRecord | DecodeFailure> {
-  const step = classify(value, depth);
+function* unwrap(value: unknown, depth: number, walk: Walk): Generator<DecodedRecord | DecodeFailure> {
+  const step = classify(value, depth, walk.pubSubMessages);
   switch (step.kind) {
     case 'record':
-      position.last += 1;
-      yield { source: step.source, record: step.record, index: position.last };
+      walk.last += 1;
+      yield { source: step.source, record: step.record, index: walk.last };
       return;
     case 'error':
-      position.last += 1;
-      yield { error: step.message, index: position.last };
+      walk.last += 1;
+      yield { error: step.message, index: walk.last };
       return;
     case 'children':
-      for (let i = 0; i < step.items.length; i++) yield* unwrap(step.items[i], depth + 1, position);
+      for (let i = 0; i < step.items.length; i++) yield* unwrap(step.items[i], depth + 1, walk);
       return;
   }
 }
 
-function classify(value: unknown, depth: number): Step {
+function classify(value: unknown, depth: number, pubSubMessages: boolean): Step {
   try {
     const source = detectSource(value);
     if (source !== undefined) return { kind: 'record', source, record: value };
@@ -145,8 +170,10 @@ function classify(value: unknown, depth: number): Step {
     if (typeof detailType === 'string' && own(value, 'detail') !== undefined)
       return eventBridge(value, detailType);
     const message = own(value, 'message');
-    if (isObject(message) && own(message, 'data') !== undefined) return pubSub(own(message, 'data'));
-    if (own(value, 'data') !== undefined) return pubSub(own(value, 'data'));
+    const data =
+      isObject(message) && own(message, 'data') !== undefined ? own(message, 'data') : own(value, 'data');
+    if (data !== undefined)
+      return pubSubMessages ? pubSub(data) : { kind: 'error', message: PUB_SUB_ON_STREAM };
     return { kind: 'error', message: describeUnrecognized(value) };
   } catch (error) {
     return {
@@ -174,6 +201,10 @@ function eventBridge(envelope: RawObject, detailType: string): Step {
   const record = Object.keys(gaps).length === 0 ? detail : { ...detail, ...gaps };
   return { kind: 'record', source: 'aws-cloudtrail', record };
 }
+
+const PUB_SUB_ON_STREAM =
+  'a Pub/Sub message, not an audit record: the stream carries LogEntries (the GCP forwarder decodes each ' +
+  "message's data before writing it)";
 
 /** Pub/Sub `data`: base64 of the LogEntry JSON (some tools put the JSON itself). */
 function pubSub(data: unknown): Step {

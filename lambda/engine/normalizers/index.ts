@@ -25,10 +25,12 @@ export { TIMESTAMP_PARSE_FAILURE_TAG, UNPARSED_TIMESTAMP } from './common';
 export {
   type DecodedRecord,
   type DecodeFailure,
+  type DocumentShapes,
   detectSource,
   normalize,
   prepare,
   recordsFromDocument,
+  STREAM_SHAPES,
 } from './decode';
 export { CatalogError, NormalizationError } from './errors';
 export { normalizeGcpAudit, prepareGcpAudit } from './gcp-audit';
