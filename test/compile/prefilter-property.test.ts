@@ -250,6 +250,7 @@ const payloadArbitrary = fc.oneof(
 const FIELDS: Record<string, readonly string[]> = {
   'event.provider': [
     'AWS IAM',
+    'AWS CloudTrail Insights',
     'AWS STS',
     'Microsoft.Authorization',
     'Microsoft.Compute',

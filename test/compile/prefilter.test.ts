@@ -137,6 +137,41 @@ describe('compileLiteralPrefilter', () => {
     });
   });
 
+  describe('where a query requires a provider', () => {
+    // An insight about STS calls: nothing in it says IAM but the insight type.
+    const insight = (insightType: string): string =>
+      `{"eventVersion":"1.08","eventTime":"2024-05-01T12:00:00Z","eventType":"AwsCloudTrailInsight","insightDetails":{"state":"Start","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","insightType":"${insightType}"}}`;
+
+    it('leaves out the raw matches only records of another provider satisfy', () => {
+      const { description } = compileLiteralPrefilter([
+        {
+          ast: parseKql('event.provider:"AWS IAM" and event.action:"DeleteAccessKey"'),
+          sources: ['aws-cloudtrail'],
+        },
+      ]);
+
+      expect(description).toBe('(eventSource:"iam.amazonaws.com" and eventName:"DeleteAccessKey")');
+    });
+
+    it.each<[string, string]>([
+      ['no provider', 'event.action:"DeleteAccessKey"'],
+      [
+        'the Insights provider',
+        'event.provider:"AWS CloudTrail Insights" and event.action:"DeleteAccessKey"',
+      ],
+      [
+        'either provider',
+        'event.provider:("AWS IAM" or "AWS CloudTrail Insights") and event.action:"DeleteAccessKey"',
+      ],
+      ['a provider only outside the and', 'event.provider:"AWS IAM" or event.action:"DeleteAccessKey"'],
+    ])('keeps them for %s, and passes an insight whose action matches', (_case, query) => {
+      const test = filterFor(query, ['aws-cloudtrail']);
+
+      expect(test(insight('DeleteAccessKey'))).toBe(true);
+      expect(test(insight('ListRoles'))).toBe(false);
+    });
+  });
+
   it('splits needles at slashes when the payload escapes them', async () => {
     const { test } = compileLiteralPrefilter(await seedRules());
 

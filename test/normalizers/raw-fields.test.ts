@@ -24,10 +24,23 @@ function readRaw(record: unknown, path: string): unknown {
 }
 
 /** True when some raw condition for `field = value` holds on the record: what a sound pre-filter checks. */
-function preFilterAccepts(source: SourceName, record: unknown, field: string, value: string): boolean {
+/**
+ * Whether some raw match of `field = value` holds on the record; with `provider`, only the matches that may
+ * account for a record of that provider (untagged, or tagged with it: `RawMatch.provider`).
+ */
+function preFilterAccepts(
+  source: SourceName,
+  record: unknown,
+  field: string,
+  value: string,
+  provider?: string,
+): boolean {
   const matches = rawMatchesFor(source, field, value);
   if (matches === undefined) return true;
-  return matches.some((match) => {
+  const possible = matches.filter(
+    (match) => provider === undefined || (match.provider ?? provider) === provider,
+  );
+  return possible.some((match) => {
     const raw = readRaw(record, match.path);
     return typeof raw === 'string' && rawMatchHolds(match, raw);
   });
@@ -220,12 +233,29 @@ describe('rawMatchesFor', () => {
                     ? doc.event.dataset
                     : doc.cloud.provider;
             expect(preFilterAccepts(source, record, field, value), `${field}=${value}`).toBe(true);
+            // The provider tags hold: the matches that may account for this provider's records suffice.
+            expect(
+              preFilterAccepts(source, record, field, value, doc.event.provider),
+              `${field}=${value}`,
+            ).toBe(true);
           }
         }),
         { numRuns: 1000 },
       );
     },
   );
+
+  it('tags the insight type as an action only of CloudTrail Insights records', () => {
+    expect(rawMatchesFor('aws-cloudtrail', 'event.action', 'DeleteAccessKey')).toEqual([
+      { path: 'eventName', op: 'equals', value: 'DeleteAccessKey' },
+      {
+        path: 'insightDetails.insightType',
+        op: 'equals',
+        value: 'DeleteAccessKey',
+        provider: 'AWS CloudTrail Insights',
+      },
+    ]);
+  });
 
   it('keeps the seed pre-filter from accepting records of other providers', () => {
     // Arrange

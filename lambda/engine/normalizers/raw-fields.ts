@@ -55,6 +55,14 @@ export interface RawMatch {
   readonly path: string;
   readonly op: RawMatchOp;
   readonly value: string;
+  /**
+   * Set when the records this condition accounts for all normalize to this `event.provider`: CloudTrail
+   * Insights records take `event.action` from `insightDetails.insightType`, and their provider is always
+   * `AWS CloudTrail Insights`. Where a query also requires another provider, a compiler may leave the
+   * condition out (the literal pre-filter does: `event.provider:"AWS IAM" and event.action:X` then needs no
+   * look for insights); ignoring the tag is sound too.
+   */
+  readonly provider?: string;
 }
 
 /** Reference semantics of `RawMatchOp`, for compilers' tests and the raw-byte filter. */
@@ -116,7 +124,7 @@ function awsMatches(field: string, value: string): readonly RawMatch[] | undefin
   if (field === 'event.action') {
     return [
       { path: 'eventName', op: 'equals', value },
-      { path: 'insightDetails.insightType', op: 'equals', value },
+      { path: 'insightDetails.insightType', op: 'equals', value, provider: AWS_INSIGHTS.provider },
     ];
   }
   if (field !== 'event.provider') return undefined;
