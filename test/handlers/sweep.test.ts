@@ -191,6 +191,22 @@ async function harness(options: HarnessOptions = {}) {
   };
 }
 
+/** A GCP audit LogEntry of a service-account key deletion, as a lake line holds it. */
+function deleteKeyEntry(insertId: string) {
+  return {
+    insertId,
+    logName: 'projects/acme-prod-4821/logs/cloudaudit.googleapis.com%2Factivity',
+    timestamp: '2026-11-28T09:49:00.000Z',
+    resource: { type: 'project', labels: { project_id: 'acme-prod-4821' } },
+    protoPayload: {
+      '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
+      serviceName: 'iam.googleapis.com',
+      methodName: 'google.iam.admin.v1.DeleteServiceAccountKey',
+      authenticationInfo: { principalEmail: 'grace@acme.example' },
+    },
+  };
+}
+
 describe('sweep', () => {
   it('starts a first run at now − lag − interval, alerts on what the real-time path missed and advances', async () => {
     await deliver(trailRecord({ id: 'evt-missed', time: '2026-11-28T09:50:00Z' }));
@@ -437,19 +453,12 @@ describe('sweep', () => {
 
   it('sweeps every source of a rule from its own checkpoint', async () => {
     await deliver(trailRecord({ id: 'evt-aws', time: '2026-11-28T09:50:00Z' }));
-    const gcpEntry = {
-      insertId: 'gcp-1',
-      logName: 'projects/acme-prod-4821/logs/cloudaudit.googleapis.com%2Factivity',
-      timestamp: '2026-11-28T09:49:00.000Z',
-      resource: { type: 'project', labels: { project_id: 'acme-prod-4821' } },
-      protoPayload: {
-        '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
-        serviceName: 'iam.googleapis.com',
-        methodName: 'google.iam.admin.v1.DeleteServiceAccountKey',
-        authenticationInfo: { principalEmail: 'grace@acme.example' },
-      },
-    };
-    await db.insertLine('gcp-audit-logs', JSON.stringify(gcpEntry), '2026-11-28-09', 's3://lake/gcp/1');
+    await db.insertLine(
+      'gcp-audit-logs',
+      JSON.stringify(deleteKeyEntry('gcp-1')),
+      '2026-11-28-09',
+      's3://lake/gcp/1',
+    );
     const h = await harness({ rules: [seed] });
 
     const report = await h.run();
@@ -462,16 +471,7 @@ describe('sweep', () => {
   });
 
   it('reads lake lines as the stream carried them: a Pub/Sub message is a bad record, as in detect', async () => {
-    const entry = {
-      insertId: 'gcp-wrapped',
-      timestamp: '2026-11-28T09:49:00.000Z',
-      resource: { type: 'project', labels: { project_id: 'acme-prod-4821' } },
-      protoPayload: {
-        '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
-        serviceName: 'iam.googleapis.com',
-        methodName: 'google.iam.admin.v1.DeleteServiceAccountKey',
-      },
-    };
+    const entry = deleteKeyEntry('gcp-wrapped');
     const message = { message: { data: Buffer.from(JSON.stringify(entry)).toString('base64') } };
     await db.insertLine('gcp-audit-logs', JSON.stringify(message), '2026-11-28-09', 's3://lake/gcp/2');
     const h = await harness({ rules: [seed], sources: ['gcp-audit-logs'] });
