@@ -126,7 +126,7 @@ export interface MeasuredDurations {
 
 export const DEFAULT_DURATIONS: MeasuredDurations = {
   kinesisUsPerRecord: 12,
-  kinesisPrefilteredUsPerRecord: 4.4,
+  kinesisPrefilteredUsPerRecord: 3.5,
 };
 
 // ---------------------------------------------------------------------------------------------------------
