@@ -3,6 +3,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag';
+import { privateBucket } from './private-bucket';
 
 export interface DeadLetterBucketProps {
   /** Encrypts the bad records: raw log lines, as sensitive as the logs themselves. */
@@ -59,20 +60,11 @@ export class DeadLetterBucket extends Construct {
       removalPolicy,
     });
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
+    this.bucket = privateBucket(this, 'Bucket', {
       encryptionKey: props.encryptionKey,
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: this.accessLogsBucket,
-      serverAccessLogsPrefix: 'dead-letter/',
-      lifecycleRules: [
-        { expiration: retention, noncurrentVersionExpiration: Duration.days(30) },
-        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
-      ],
+      accessLogs: { bucket: this.accessLogsBucket, prefix: 'dead-letter/' },
+      expiration: retention,
+      cleanup: { noncurrentVersions: Duration.days(30), incompleteUploads: Duration.days(7) },
       removalPolicy,
     });
 

@@ -1,9 +1,10 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag';
 import { DataKey } from './data-key';
+import { privateBucket } from './private-bucket';
 
 export interface LakeBucketProps {
   /**
@@ -55,20 +56,11 @@ export class LakeBucket extends Construct {
       description: 'Abnormal Cloud API Calls lake (raw Azure and GCP records)',
       removalPolicy,
     }).key;
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
+    this.bucket = privateBucket(this, 'Bucket', {
       encryptionKey: this.key,
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: props.accessLogsBucket,
-      serverAccessLogsPrefix: accessLogsPrefix,
-      lifecycleRules: [
-        { expiration: retention, noncurrentVersionExpiration: Duration.days(30) },
-        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
-      ],
+      accessLogs: { bucket: props.accessLogsBucket, prefix: accessLogsPrefix },
+      expiration: retention,
+      cleanup: { noncurrentVersions: Duration.days(30), incompleteUploads: Duration.days(7) },
       removalPolicy,
     });
     acknowledge(

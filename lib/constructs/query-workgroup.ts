@@ -1,9 +1,10 @@
 import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag';
+import { privateBucket } from './private-bucket';
 
 /** Athena's smallest accepted `BytesScannedCutoffPerQuery`. */
 export const MIN_BYTES_SCANNED_CUTOFF = 10_000_000;
@@ -83,20 +84,11 @@ export class QueryWorkgroup extends Construct {
     }
     const stack = Stack.of(this);
 
-    this.resultsBucket = new s3.Bucket(this, 'Results', {
-      encryption: s3.BucketEncryption.KMS,
+    this.resultsBucket = privateBucket(this, 'Results', {
       encryptionKey: props.encryptionKey,
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: props.accessLogsBucket,
-      serverAccessLogsPrefix: accessLogsPrefix,
-      lifecycleRules: [
-        { expiration: resultRetention, noncurrentVersionExpiration: Duration.days(1) },
-        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
-      ],
+      accessLogs: { bucket: props.accessLogsBucket, prefix: accessLogsPrefix },
+      expiration: resultRetention,
+      cleanup: { noncurrentVersions: Duration.days(1), incompleteUploads: Duration.days(1) },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
 
