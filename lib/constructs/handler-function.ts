@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stage } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -158,7 +157,10 @@ export class HandlerFunction extends Construct {
 
     const rules =
       bundling && props.rulesDirectory !== undefined
-        ? { directory: props.rulesDirectory, precompiled: stagePrecompiledRules(props.rulesDirectory) }
+        ? {
+            directory: props.rulesDirectory,
+            precompiled: stagePrecompiledRules(props.rulesDirectory, precompiledRulesFolder(this)),
+          }
         : undefined;
     this.function = bundling
       ? new nodejs.NodejsFunction(this, 'Function', {
@@ -264,21 +266,30 @@ export function copyRulesCommands(rulesDirectory: string, outputDir: string, pre
 
 /**
  * Precompiles the rules of `rulesDirectory` (validating them: a bad rule throws, naming its file and
- * line) and writes the result where the bundling commands can copy it from: a file named by its content
- * in the system's temporary folder, so syntheses share it instead of piling up copies. Returns its path.
+ * line) and writes the result where the bundling commands copy it from: a file named by its content in
+ * `folder`, so syntheses with the same rules share one file instead of piling up copies. Returns its path.
+ *
+ * `folder` must be the synthesizing user's own (the app's output directory): what is in it goes into the
+ * deployed function, so a shared folder such as the system's temporary one would let another local user
+ * plant rules. The file is written every time (aside, then renamed over any old one), never trusted
+ * because it exists.
  */
-export function stagePrecompiledRules(rulesDirectory: string): string {
+export function stagePrecompiledRules(rulesDirectory: string, folder: string): string {
   const text = serializeRuleDocuments(precompileRuleDirectory(rulesDirectory));
-  const folder = path.join(os.tmpdir(), 'abnormal-cloud-api-calls-rules');
   const file = path.join(folder, `${createHash('sha256').update(text).digest('hex').slice(0, 32)}.json`);
-  if (!existsSync(file)) {
-    mkdirSync(folder, { recursive: true });
-    // Written aside and renamed, so a concurrent synth never copies a half-written file.
-    const partial = `${file}.${process.pid}.partial`;
-    writeFileSync(partial, text);
-    renameSync(partial, file);
-  }
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  // Written aside and renamed, so a concurrent synth never copies a half-written file.
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, text, { mode: 0o600 });
+  renameSync(partial, file);
   return file;
+}
+
+/** `precompiled-rules` in the app's output directory (`cdk.out`), which only the synthesizing user writes. */
+function precompiledRulesFolder(scope: Construct): string {
+  const stage = Stage.of(scope);
+  if (stage === undefined) throw new Error('HandlerFunction must be created inside a CDK App');
+  return path.join(stage.outdir, 'precompiled-rules');
 }
 
 function shellQuote(text: string): string {

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
@@ -122,12 +123,41 @@ describe('HandlerFunction', () => {
     expect(commands[2]).toBe(`cp '/tmp/it'\\''s/abc.json' '/out/rules/rules.json'`);
   });
 
-  it('stages the precompiled rules of a folder in a file named by their content', () => {
-    const first = stagePrecompiledRules(RULES_DIRECTORY);
-    const again = stagePrecompiledRules(RULES_DIRECTORY);
+  it('stages the precompiled rules of a folder in a file named by their content', async () => {
+    const folder = path.join(await mkdtemp(path.join(tmpdir(), 'staged-')), 'precompiled-rules');
+
+    const first = stagePrecompiledRules(RULES_DIRECTORY, folder);
+    const again = stagePrecompiledRules(RULES_DIRECTORY, folder);
 
     expect(again).toBe(first);
+    expect(path.dirname(first)).toBe(folder);
     expect(JSON.parse(readFileSync(first, 'utf8'))).toEqual(precompileRuleDirectory(RULES_DIRECTORY));
+  });
+
+  it('never trusts a staged file because it exists: one planted under the name is replaced', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'staged-'));
+    const file = stagePrecompiledRules(RULES_DIRECTORY, folder);
+    await writeFile(file, '[]');
+
+    stagePrecompiledRules(RULES_DIRECTORY, folder);
+
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(precompileRuleDirectory(RULES_DIRECTORY));
+  });
+
+  it('stages them in the app output directory, which only the synthesizing user writes', () => {
+    const stack = testStack();
+    const key = new kms.Key(stack, 'Key');
+    new HandlerFunction(stack, 'Detect', {
+      entry: 'lambda/handlers/detect.ts',
+      description: 'test',
+      logEncryptionKey: key,
+      deadLetterQueue: new DeadLetterQueue(stack, 'Dlq', { encryptionKey: key }),
+      rulesDirectory: RULES_DIRECTORY,
+    });
+
+    const staged = readdirSync(path.join(Stage.of(stack)?.outdir ?? '', 'precompiled-rules'));
+
+    expect(staged.filter((name) => name.endsWith('.json'))).toHaveLength(1);
   });
 
   it('fails the synth of a bundled function whose rules do not validate, naming the file and line', async () => {
