@@ -170,16 +170,10 @@ describe('compileEventPattern', () => {
     expect(pattern).toEqual({
       source: ['aws.iam'],
       'detail-type': [{ suffix: 'via CloudTrail' }],
+      // No insight alternative: an insight's provider is AWS CloudTrail Insights, never AWS IAM.
       detail: {
         eventSource: ['iam.amazonaws.com'],
-        $or: [
-          { eventName: ['DeleteAccessKey', 'UpdateAssumeRolePolicy', 'CreatePolicyVersion'] },
-          {
-            insightDetails: {
-              insightType: ['DeleteAccessKey', 'UpdateAssumeRolePolicy', 'CreatePolicyVersion'],
-            },
-          },
-        ],
+        eventName: ['DeleteAccessKey', 'UpdateAssumeRolePolicy', 'CreatePolicyVersion'],
       },
     });
   });
@@ -194,10 +188,22 @@ describe('compileEventPattern', () => {
   it('merges the keys of an and', () => {
     const { pattern } = compileEventPattern(ast('event.provider:"AWS STS" and event.action:AssumeRole'));
 
-    expect(pattern?.detail).toEqual({
-      eventSource: ['sts.amazonaws.com'],
+    expect(pattern?.detail).toEqual({ eventSource: ['sts.amazonaws.com'], eventName: ['AssumeRole'] });
+  });
+
+  it('keeps the insight alternative of an action unless an and requires another provider', () => {
+    const alone = compileEventPattern(ast('event.action:AssumeRole')).pattern;
+    const besideOr = compileEventPattern(ast('event.provider:"AWS STS" or event.action:AssumeRole')).pattern;
+    const insights = compileEventPattern(
+      ast('event.provider:"AWS CloudTrail Insights" and event.action:AssumeRole'),
+    ).pattern;
+
+    expect(alone?.detail).toEqual({
       $or: [{ eventName: ['AssumeRole'] }, { insightDetails: { insightType: ['AssumeRole'] } }],
     });
+    expect(JSON.stringify(besideOr)).toContain('insightType');
+    expect(insights?.detail).toMatchObject({ eventType: ['AwsCloudTrailInsight'] });
+    expect(JSON.stringify(insights)).toContain('insightType');
   });
 
   it('keeps alternatives on different fields apart with $or', () => {

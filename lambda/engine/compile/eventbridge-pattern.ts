@@ -21,6 +21,7 @@
  */
 import type { KqlIsNode, KqlNode, KqlWildcardPattern } from '../kql';
 import { type RawMatch, rawMatchesFor } from '../normalizers';
+import { andProviders, forProviders, type Providers } from './providers';
 
 const SOURCE = 'aws-cloudtrail';
 
@@ -141,14 +142,17 @@ function patternLength(pattern: EventBridgePattern): number {
 // ---------------------------------------------------------------------------------------------------------
 // AST → disjunctive normal form over raw conditions
 
-function compileNode(node: KqlNode, widen: (reason: string) => Dnf): Dnf {
+/** `providers`: what the enclosing `and`s allow `event.provider` to be (see `./providers`). */
+function compileNode(node: KqlNode, widen: (reason: string) => Dnf, providers?: Providers): Dnf {
   switch (node.type) {
-    case 'and':
-      return node.children.reduce<Dnf>((acc, child) => and(acc, compileNode(child, widen)), TRUE);
+    case 'and': {
+      const allowed = andProviders(providers, node.children);
+      return node.children.reduce<Dnf>((acc, child) => and(acc, compileNode(child, widen, allowed)), TRUE);
+    }
     case 'or':
-      return node.children.reduce<Dnf>((acc, child) => or(acc, compileNode(child, widen)), FALSE);
+      return node.children.reduce<Dnf>((acc, child) => or(acc, compileNode(child, widen, providers)), FALSE);
     case 'is':
-      return compileIs(node, widen);
+      return compileIs(node, widen, providers);
     case 'not':
       return widen('negation (not …)');
     case 'range':
@@ -166,14 +170,14 @@ function describeField(field: { readonly value: string } | null): string {
   return field === null ? 'free text' : field.value;
 }
 
-function compileIs(node: KqlIsNode, widen: (reason: string) => Dnf): Dnf {
+function compileIs(node: KqlIsNode, widen: (reason: string) => Dnf, providers: Providers): Dnf {
   if (node.field === null) return widen('free text (a value without a field)');
   if (node.field.kind === 'wildcard') return widen(`wildcard field name ${node.field.value}`);
   const field = node.field.value;
   if (node.value.kind === 'wildcard') return compileWildcard(field, node.value, widen);
   const matches = rawMatchesFor(SOURCE, field, node.value.value);
   if (matches === undefined) return widen(`${field} (no raw mapping in the catalog)`);
-  return fromRawMatches(matches, widen);
+  return fromRawMatches(forProviders(matches, providers), widen);
 }
 
 /**

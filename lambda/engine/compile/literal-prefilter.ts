@@ -55,6 +55,7 @@ import type { SourceName } from '../ecs';
 import type { KqlNode } from '../kql';
 import { type DocumentShapes, type RawMatch, rawMatchesFor } from '../normalizers';
 import { parsePath } from './eventbridge-pattern';
+import { andProviders, forProviders, type Providers } from './providers';
 
 /**
  * What the filter needs of a rule: its query and the sources its index patterns select. A rule without its
@@ -322,16 +323,11 @@ class Spots {
  * `event.provider` values an enclosing `and` requires: raw matches that only account for records of other
  * providers (`RawMatch.provider`) are left out, since no record they account for satisfies the `and`.
  */
-function conditionOf(
-  node: KqlNode,
-  source: SourceName,
-  spots: Spots,
-  providers?: ReadonlySet<string>,
-): Condition {
+function conditionOf(node: KqlNode, source: SourceName, spots: Spots, providers?: Providers): Condition {
   switch (node.type) {
     case 'and': {
-      const required = intersect(providers, requiredProviders(node.children));
-      return all(node.children.map((child) => conditionOf(child, source, spots, required)));
+      const allowed = andProviders(providers, node.children);
+      return all(node.children.map((child) => conditionOf(child, source, spots, allowed)));
     }
     case 'or':
       return any(node.children.map((child) => conditionOf(child, source, spots, providers)));
@@ -340,47 +336,12 @@ function conditionOf(
       const matches = rawMatchesFor(source, node.field.value, node.value.value);
       if (matches === undefined) return TRUE;
       const selectivity = FIELD_SELECTIVITY[node.field.value] ?? 0.5;
-      const possible = matches.filter(
-        (match) => match.provider === undefined || providers === undefined || providers.has(match.provider),
-      );
-      return any(possible.map((match) => rawCondition(match, selectivity, spots)));
+      return any(forProviders(matches, providers).map((match) => rawCondition(match, selectivity, spots)));
     }
     default:
       // not, range, exists, nested, all: nothing a literal search can rule out.
       return TRUE;
   }
-}
-
-/**
- * The `event.provider` values that children of an `and` require: a child `event.provider:"V"`, or an `or` of
- * such children, allows only its values (exact, as the predicate compares them); several such children allow
- * what they all allow. Undefined when no child says.
- */
-function requiredProviders(children: readonly KqlNode[]): ReadonlySet<string> | undefined {
-  let required: ReadonlySet<string> | undefined;
-  for (const child of children) {
-    const values = child.type === 'or' ? child.children.map(providerValue) : [providerValue(child)];
-    if (values.every((value): value is string => value !== undefined))
-      required = intersect(required, new Set(values));
-  }
-  return required;
-}
-
-/** `V` of a node `event.provider:"V"` (a literal field and value); undefined for any other node. */
-function providerValue(node: KqlNode): string | undefined {
-  if (node.type !== 'is' || node.field === null || node.field.kind !== 'literal') return undefined;
-  return node.field.value === 'event.provider' && node.value.kind === 'literal'
-    ? node.value.value
-    : undefined;
-}
-
-function intersect(
-  a: ReadonlySet<string> | undefined,
-  b: ReadonlySet<string> | undefined,
-): ReadonlySet<string> | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return new Set([...a].filter((value) => b.has(value)));
 }
 
 /** A raw condition as needles: the value in the string value of the path's last key, and the other keys. */

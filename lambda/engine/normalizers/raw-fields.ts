@@ -59,8 +59,9 @@ export interface RawMatch {
    * Set when the records this condition accounts for all normalize to this `event.provider`: CloudTrail
    * Insights records take `event.action` from `insightDetails.insightType`, and their provider is always
    * `AWS CloudTrail Insights`. Where a query also requires another provider, a compiler may leave the
-   * condition out (the literal pre-filter does: `event.provider:"AWS IAM" and event.action:X` then needs no
-   * look for insights); ignoring the tag is sound too.
+   * condition out (`lambda/engine/compile/providers.ts`; the literal pre-filter and the EventBridge pattern
+   * do, so `event.provider:"AWS IAM" and event.action:X` looks for no insight); ignoring the tag is sound
+   * too (the Athena SQL has no need: the trail table holds no insights).
    */
   readonly provider?: string;
 }
