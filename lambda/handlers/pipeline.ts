@@ -48,9 +48,9 @@ export interface DetectDependencies {
    * decoding) that says whether any rule could match a record in it; payloads it rejects are skipped
    * without decoding or parsing and counted as `RecordsSkipped` (see `readKinesisData`). It must be sound
    * (see `compileLiteralPrefilter`). A skipped payload is never dead-lettered, even one that would not
-   * have parsed: it could not have alerted either way. Payloads that do not inflate are not filtered, and
-   * rejected payloads that are not UTF-8 are not skipped: both are dead-lettered as without the filter
-   * (neither can alert, but bytes that are not text on the stream deserve an operator's look).
+   * have parsed: it could not have alerted either way. Payloads that do not inflate or are not UTF-8 are not
+   * filtered: they are dead-lettered as without the filter (neither can alert, but bytes that are not text on
+   * the stream deserve an operator's look).
    * The check gets the payload as a string of one char per byte, with `'ascii'` when every byte is below
    * 0x80 and `'latin1'` otherwise. It must be compiled for what the pipeline reads: `STREAM_SHAPES`.
    * @default - no pre-filter: every payload is parsed
