@@ -31,6 +31,7 @@ import type { ScriptedResult, StartedQuery } from '../adapters/athena-fake';
 import { FakeAthena, FakeClock } from '../adapters/athena-fake';
 import { RecordingPublisher } from '../adapters/state-support';
 import { AthenaOnDuckDb, partitionOf } from '../compile/athena-duckdb';
+import { gcpDeleteServiceAccountKey } from '../normalizers/fixtures';
 import type { LocalAws } from '../support/local-aws';
 import { createStateTable, startLocalAws, uniqueName } from '../support/local-aws';
 
@@ -191,20 +192,13 @@ async function harness(options: HarnessOptions = {}) {
   };
 }
 
-/** A GCP audit LogEntry of a service-account key deletion, as a lake line holds it. */
+/** A GCP audit LogEntry of a service-account key deletion in the swept hour, as a lake line holds it. */
 function deleteKeyEntry(insertId: string) {
-  return {
+  return gcpDeleteServiceAccountKey({
     insertId,
-    logName: 'projects/acme-prod-4821/logs/cloudaudit.googleapis.com%2Factivity',
     timestamp: '2026-11-28T09:49:00.000Z',
-    resource: { type: 'project', labels: { project_id: 'acme-prod-4821' } },
-    protoPayload: {
-      '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
-      serviceName: 'iam.googleapis.com',
-      methodName: 'google.iam.admin.v1.DeleteServiceAccountKey',
-      authenticationInfo: { principalEmail: 'grace@acme.example' },
-    },
-  };
+    receiveTimestamp: '2026-11-28T09:49:01.000Z',
+  });
 }
 
 describe('sweep', () => {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Stage } from 'aws-cdk-lib';
+import { type Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
@@ -16,15 +16,26 @@ import {
 import { RULES_DIRECTORY } from '../../../lib/project';
 import { testStack } from '../helpers';
 
-function build(options: { rules?: boolean; environment?: Record<string, string> } = {}): Template {
-  const stack = testStack();
+/** The detect function in `stack`, unbundled unless asked. */
+function addDetect(
+  stack: Stack,
+  options: { rulesDirectory?: string; bundling?: boolean; environment?: Record<string, string> } = {},
+): HandlerFunction {
   const key = new kms.Key(stack, 'Key');
-  new HandlerFunction(stack, 'Detect', {
+  return new HandlerFunction(stack, 'Detect', {
     entry: 'lambda/handlers/detect.ts',
     description: 'test',
     logEncryptionKey: key,
     deadLetterQueue: new DeadLetterQueue(stack, 'Dlq', { encryptionKey: key }),
-    bundling: false,
+    bundling: options.bundling ?? false,
+    ...(options.rulesDirectory === undefined ? {} : { rulesDirectory: options.rulesDirectory }),
+    ...(options.environment === undefined ? {} : { environment: options.environment }),
+  });
+}
+
+function build(options: { rules?: boolean; environment?: Record<string, string> } = {}): Template {
+  const stack = testStack();
+  addDetect(stack, {
     ...(options.rules === true ? { rulesDirectory: RULES_DIRECTORY } : {}),
     ...(options.environment === undefined ? {} : { environment: options.environment }),
   });
@@ -146,14 +157,7 @@ describe('HandlerFunction', () => {
 
   it('stages them in the app output directory, which only the synthesizing user writes', () => {
     const stack = testStack();
-    const key = new kms.Key(stack, 'Key');
-    new HandlerFunction(stack, 'Detect', {
-      entry: 'lambda/handlers/detect.ts',
-      description: 'test',
-      logEncryptionKey: key,
-      deadLetterQueue: new DeadLetterQueue(stack, 'Dlq', { encryptionKey: key }),
-      rulesDirectory: RULES_DIRECTORY,
-    });
+    addDetect(stack, { rulesDirectory: RULES_DIRECTORY, bundling: true });
 
     const staged = readdirSync(path.join(Stage.of(stack)?.outdir ?? '', 'precompiled-rules'));
 
@@ -164,18 +168,8 @@ describe('HandlerFunction', () => {
     const rules = await mkdtemp(path.join(tmpdir(), 'bad-rules-'));
     await writeFile(path.join(rules, 'broken.yaml'), 'id: broken\nname: [unclosed\n');
     const stack = testStack();
-    const key = new kms.Key(stack, 'Key');
 
-    expect(
-      () =>
-        new HandlerFunction(stack, 'Detect', {
-          entry: 'lambda/handlers/detect.ts',
-          description: 'test',
-          logEncryptionKey: key,
-          deadLetterQueue: new DeadLetterQueue(stack, 'Dlq', { encryptionKey: key }),
-          rulesDirectory: rules,
-        }),
-    ).toThrow(
+    expect(() => addDetect(stack, { rulesDirectory: rules, bundling: true })).toThrow(
       expect.objectContaining({ name: 'RuleValidationError', file: path.join(rules, 'broken.yaml') }),
     );
   });
